@@ -1,0 +1,1 @@
+print("n2spd")
