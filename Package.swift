@@ -39,6 +39,8 @@ let package = Package(
             name: "CImageCodecs",
             cSettings: hostVectorC + [.unsafeFlags(["-I/usr/include/libpng16"])],
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        // Linux calls the daemon needs that Swift's Glibc does not expose (renameat2, ioprio_set, pipe2).
+        .target(name: "CDaemonSys"),
 
         // MARK: libraries
         .target(name: "CheckpointImport", dependencies: ["CTFProtos", "CChecksum"], swiftSettings: hostVectorSwift),
@@ -48,7 +50,9 @@ let package = Package(
         .target(name: "Trainer", dependencies: ["Denoiser", "CheckpointImport", "COpenBLAS"], swiftSettings: hostVectorSwift),
         .target(
             name: "Daemon",
-            dependencies: ["Denoiser", "Trainer", "CheckpointImport", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: [
+                "Denoiser", "Trainer", "CheckpointImport", "CDaemonSys", .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
             swiftSettings: hostVectorSwift),
 
         // MARK: executables
