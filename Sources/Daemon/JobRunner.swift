@@ -130,7 +130,7 @@ struct JobRunner: Sendable {
         if size > configuration.maxFileSizeBytes {
             throw ProcessingFailure.rejected("is \(size) bytes, over max_file_size = \(configuration.maxFileSizeBytes) bytes")
         }
-        return (try SHA256.hex(ofFileDescriptor: fd, path: path), size)
+        return (try FileDigest.sha256(fileDescriptor: fd, path: path), size)
     }
 
     /// Steps 2–4 of the delivery protocol; returns the output's final path.

@@ -1,7 +1,10 @@
-/// The real image pipeline and trainer, once they are linked into this build (see the `images`, `engine`,
-/// `ckpt` and `trainer` branches). `nil` means the build has none: the daemon refuses to start in denoise
-/// mode rather than pretend, and fine-tuning reports "unavailable".
+import Denoiser
+
+/// The real image pipeline and trainer linked into this build. `fineTuner` is nil until the trainer
+/// branch provides a Noise2SamePro fine-tuning entry point: fine-tuning then reports "unavailable".
 public enum LinkedPipeline {
-    public static var factory: (any ImageProcessorFactory)? { nil }
+    public static func factory(memoryBudgetBytes: Int64) -> any ImageProcessorFactory {
+        DenoisingProcessorFactory(engineOptions: EngineOptions(memoryBudget: Int(clamping: memoryBudgetBytes)))
+    }
     public static var fineTuner: (any FineTuner)? { nil }
 }

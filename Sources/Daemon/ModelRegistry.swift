@@ -77,7 +77,7 @@ public final class ModelRegistry: Sendable {
         let next = (versions().compactMap { Int($0.version.dropFirst()) }.max() ?? 0) + 1
         let version = String(format: "v%04d", next)
         do {
-            let hash = try SHA256.hex(ofFile: candidate.path)
+            let hash = try FileDigest.sha256(file: candidate.path)
             guard let info = FileOps.lstat(candidate.path) else { throw SystemError("lstat", path: candidate.path) }
             guard try FileOps.moveNoReplace(candidate.path, fileURL(of: version).path) else {
                 throw SystemError("rename", path: fileURL(of: version).path, code: EEXIST)

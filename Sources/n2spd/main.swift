@@ -68,11 +68,7 @@ struct N2SPD: ParsableCommand {
         switch processor {
         case "copy": factory = CopyProcessorFactory()
         case "denoise":
-            guard let linked = LinkedPipeline.factory else {
-                Journal.error("this build has no image pipeline linked yet; `--processor copy` runs the daemon's plumbing without denoising")
-                throw ExitCode(2)
-            }
-            factory = linked
+            factory = LinkedPipeline.factory(memoryBudgetBytes: configuration.memoryBudgetBytes)
         default:
             Journal.error("--processor must be denoise or copy, not '\(processor)'")
             throw ExitCode(2)
