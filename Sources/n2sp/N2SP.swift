@@ -14,6 +14,8 @@ struct N2SP: AsyncParsableCommand {
             // one line per subcommand; keep alphabetical
             ImportCheckpointCommand.self,
             InspectCommand.self,
+            ModelsCommand.self,
+            StatusCommand.self,
         ]
     )
 }
