@@ -64,6 +64,8 @@ extension InboxDaemon {
         case .closedAfterWrite(let inbox, let name):
             pending[inbox]?[name]?.awaitingClose = false
             notice(inbox: inbox, name: name, awaitingClose: false, immediate: false)
+        case .modified(let inbox, let name):
+            notice(inbox: inbox, name: name, awaitingClose: true, immediate: false)
         case .created(let inbox, let name, let isDirectory):
             notice(inbox: inbox, name: name, awaitingClose: !isDirectory, immediate: false)
         case .overflow:

@@ -73,6 +73,12 @@ public final class InboxDaemon {
         workers = try WorkerPool(threads: configuration.workerThreads, runner: runner)
     }
 
+    /// Asks `run()` to stop as on SIGTERM (thread-safe: only writes to the signal pipe).
+    public func requestStop() { signals.inject(SIGTERM) }
+
+    /// Asks `run()` to reload as on SIGHUP.
+    public func requestReload() { signals.inject(SIGHUP) }
+
     /// Runs until SIGTERM/SIGINT; returns the exit status.
     public func run() -> Int32 {
         recoverClaims()

@@ -3,14 +3,19 @@ import Glibc
 /// inotify on the inbox folders (non-recursive). Owned and read by the main loop only.
 ///
 /// Watched: `IN_MOVED_TO` (a finished file renamed in: taken at once), `IN_CLOSE_WRITE` (a file written in
-/// place and closed: taken after the settle time), `IN_CREATE` (a file appeared: remember it is open, wait for
-/// its close; links and folders, which never close, are found this way too). The kernel queue overflowing
+/// place and closed: taken after the settle time), `IN_CREATE` and `IN_MODIFY` (a file appeared or was written
+/// to: a writer has it open, so wait for its IN_CLOSE_WRITE even if it pauses longer than the settle time —
+/// this also covers writers that create, close and reopen; links and folders, which never close, are found
+/// through IN_CREATE too). Identical unread events are merged by the kernel, but a MODIFY is never merged
+/// with the CLOSE_WRITE after it, so the order "written, then closed" is preserved. The kernel queue overflowing
 /// (`IN_Q_OVERFLOW`) and a deleted inbox (`IN_IGNORED`) are reported so the daemon can rescan or complain.
 final class InboxWatcher {
     enum Event: Equatable {
         case movedIn(inbox: String, name: String)
         case closedAfterWrite(inbox: String, name: String)
         case created(inbox: String, name: String, isDirectory: Bool)
+        /// Written to: someone has it open for writing until the matching IN_CLOSE_WRITE.
+        case modified(inbox: String, name: String)
         /// Events were lost: rescan everything.
         case overflow
         /// The inbox folder itself went away (deleted, unmounted).
@@ -29,7 +34,7 @@ final class InboxWatcher {
     deinit { close(fd) }
 
     func watch(inbox name: String, path: String) throws(SystemError) {
-        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR | IN_EXCL_UNLINK)
+        let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_ONLYDIR | IN_EXCL_UNLINK)
         let wd = inotify_add_watch(fd, path, mask)
         guard wd >= 0 else { throw SystemError("inotify_add_watch", path: path) }
         inboxByWatch[wd] = name
@@ -75,6 +80,8 @@ final class InboxWatcher {
                     events.append(.movedIn(inbox: inbox, name: name))
                 } else if event.mask & UInt32(IN_CLOSE_WRITE) != 0 {
                     events.append(.closedAfterWrite(inbox: inbox, name: name))
+                } else if event.mask & UInt32(IN_MODIFY) != 0 {
+                    events.append(.modified(inbox: inbox, name: name))
                 } else if event.mask & UInt32(IN_CREATE) != 0 {
                     events.append(.created(inbox: inbox, name: name, isDirectory: event.mask & UInt32(IN_ISDIR) != 0))
                 }

@@ -27,6 +27,12 @@ final class SignalPipe {
         Glibc.signal(SIGPIPE, SIG_IGN)
     }
 
+    /// Delivers `signal` to the main loop as if the kernel had (for embedding and in-process tests).
+    func inject(_ signal: Int32) {
+        var byte = UInt8(truncatingIfNeeded: signal)
+        _ = write(signalWriteFD, &byte, 1)
+    }
+
     /// Signals received since the last call, in order.
     func take() -> [Int32] {
         var buffer = [UInt8](repeating: 0, count: 64)

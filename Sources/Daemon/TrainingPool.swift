@@ -68,6 +68,7 @@ public final class TrainingPool: Sendable {
             return Entry(url: directory.appendingPathComponent(name), hash: hash, added: Date(timeIntervalSince1970: Double(seconds)),
                          bytes: Int64(info.st_size), heldOut: bucket < fraction)
         }.sorted { $0.added != $1.added ? $0.added < $1.added : $0.hash < $1.hash }
+        .withBothSides()
     }
 
     /// Drops the oldest entries beyond the caps and everything older than the age limit.
@@ -84,5 +85,21 @@ public final class TrainingPool: Sendable {
             totalBytes -= oldest.bytes
             all.removeFirst()
         }
+    }
+}
+
+extension Array where Element == TrainingPool.Entry {
+    /// With two or more entries, both sides must be non-empty for a fine-tune to be judged: if the hash
+    /// split left one side empty, the entry with the smallest (resp. largest) hash changes side. Still a
+    /// pure function of the pool's contents, so the split is stable.
+    fileprivate func withBothSides() -> [TrainingPool.Entry] {
+        guard count >= 2 else { return self }
+        var result = self
+        if !result.contains(where: \.heldOut), let index = result.indices.min(by: { result[$0].hash < result[$1].hash }) {
+            result[index].heldOut = true
+        } else if result.allSatisfy(\.heldOut), let index = result.indices.max(by: { result[$0].hash < result[$1].hash }) {
+            result[index].heldOut = false
+        }
+        return result
     }
 }
