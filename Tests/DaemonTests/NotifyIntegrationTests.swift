@@ -1,0 +1,64 @@
+import Foundation
+import XCTest
+
+/// A fake systemd: an AF_UNIX datagram socket in the abstract namespace as `$NOTIFY_SOCKET`.
+final class NotifyIntegrationTests: XCTestCase {
+    func testReadyStatusWatchdogReloadAndStopping() throws {
+        let name = "n2spd-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = [UInt8(0)] + Array(name.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        XCTAssertEqual(bound, 0)
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+
+        var messages: [String] = []
+        func receive(until deadline: Double, _ done: ([String]) -> Bool) -> Bool {
+            let end = Date().addingTimeInterval(deadline)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while Date() < end {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n > 0 { messages.append(String(decoding: buffer[0..<n], as: UTF8.self)) }
+                if done(messages) { return true }
+            }
+            return false
+        }
+
+        let daemon = try DaemonHarness()
+        daemon.environment = ["NOTIFY_SOCKET": "@\(name)", "WATCHDOG_USEC": "400000"]
+        try daemon.start()
+        XCTAssertTrue(receive(until: 15) { $0.contains { $0.contains("READY=1") } }, "no READY=1: \(messages)\n\(daemon.log)")
+        let ready = try XCTUnwrap(messages.first { $0.contains("READY=1") })
+        XCTAssertTrue(ready.contains("STATUS=queue 0, done 0, failed 0, model base"), ready)
+        XCTAssertTrue(messages.first?.contains("EXTEND_TIMEOUT_USEC=") == true, "EXTEND_TIMEOUT_USEC must come first, while the model loads")
+        // The watchdog is pinged every WATCHDOG_USEC/2 = 0.2 s.
+        messages = []
+        XCTAssertTrue(receive(until: 3) { $0.filter { $0 == "WATCHDOG=1" }.count >= 3 }, "watchdog pings: \(messages)")
+
+        // STATUS changes when work is done.
+        try daemon.dropRenamed("a.png", TestImages.png(seed: 1))
+        XCTAssertTrue(receive(until: 10) { $0.contains { $0.contains("STATUS=queue 0, done 1, failed 0") } }, "\(messages)")
+
+        // SIGHUP: RELOADING=1 with MONOTONIC_USEC, then READY=1.
+        messages = []
+        kill(try XCTUnwrap(daemon.process?.processIdentifier), SIGHUP)
+        XCTAssertTrue(receive(until: 10) { list in
+            guard let reloading = list.firstIndex(where: { $0.contains("RELOADING=1") }) else { return false }
+            return list[(reloading + 1)...].contains { $0.contains("READY=1") }
+        }, "\(messages)")
+        let reloading = try XCTUnwrap(messages.first { $0.contains("RELOADING=1") })
+        XCTAssertNotNil(reloading.split(separator: "\n").first { $0.hasPrefix("MONOTONIC_USEC=") && UInt64($0.dropFirst(15)) != nil }, reloading)
+
+        // SIGTERM: STOPPING=1 and exit 0.
+        messages = []
+        let status = daemon.stop()
+        XCTAssertTrue(receive(until: 2) { $0.contains { $0.contains("STOPPING=1") } }, "\(messages)")
+        XCTAssertEqual(status, 0)
+    }
+}
