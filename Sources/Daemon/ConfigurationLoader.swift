@@ -161,7 +161,7 @@ public enum ConfigurationLoader {
         }
 
         private func wrongType(_ key: String, _ value: TOMLValueConvertible, expected: String) -> ConfigurationError {
-            invalid(key, "expected \(expected), found a \(value.type)")
+            invalid(key, "expected \(expected), found \(Self.article(value.type))")
         }
 
         func string(_ key: String) throws(ConfigurationError) -> String? {
@@ -236,7 +236,7 @@ public enum ConfigurationLoader {
             guard let array = value.array else { throw wrongType(key, value, expected: "an array of strings") }
             var result: [String] = []
             for element in array {
-                guard let string = element.string else { throw invalid(key, "every element must be a string, found a \(element.type)") }
+                guard let string = element.string else { throw invalid(key, "every element must be a string, found \(Self.article(element.type))") }
                 result.append(string)
             }
             return result
@@ -254,11 +254,16 @@ public enum ConfigurationLoader {
             var result: [TableReader] = []
             for (index, element) in array.enumerated() {
                 guard let table = element.table else {
-                    throw invalid(key, "expected tables written as [[\(keyPath(key))]], element \(index) is a \(element.type)")
+                    throw invalid(key, "expected tables written as [[\(keyPath(key))]], element \(index) is \(Self.article(element.type))")
                 }
                 result.append(TableReader(table, path: "\(keyPath(key))[\(index)]", context: context))
             }
             return result
+        }
+
+        static func article(_ type: TOMLType) -> String {
+            let name = "\(type)"
+            return ("aeiou".contains(name.first ?? "x") ? "an " : "a ") + name
         }
 
         func rejectUnknownKeys() throws(ConfigurationError) {
