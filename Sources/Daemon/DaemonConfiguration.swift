@@ -80,6 +80,23 @@ public struct DaemonConfiguration: Sendable, Equatable {
         stateDirectory.appendingPathComponent("inboxes").appendingPathComponent(name).appendingPathComponent("done")
     }
 
+    /// The same configuration with another state directory; done/failed folders that were the defaults
+    /// inside the old state directory move with it (`--state-dir` with `--config`).
+    public func relocatingState(to state: URL) -> DaemonConfiguration {
+        var copy = self
+        copy.stateDirectory = state
+        for index in copy.inboxes.indices {
+            let name = copy.inboxes[index].name
+            if copy.inboxes[index].doneDirectory == defaultDoneDirectory(forInboxNamed: name) {
+                copy.inboxes[index].doneDirectory = copy.defaultDoneDirectory(forInboxNamed: name)
+            }
+            if copy.inboxes[index].failedDirectory == defaultFailedDirectory(forInboxNamed: name) {
+                copy.inboxes[index].failedDirectory = copy.defaultFailedDirectory(forInboxNamed: name)
+            }
+        }
+        return copy
+    }
+
     public func defaultFailedDirectory(forInboxNamed name: String) -> URL {
         stateDirectory.appendingPathComponent("inboxes").appendingPathComponent(name).appendingPathComponent("failed")
     }

@@ -143,11 +143,10 @@ public final class InboxDaemon {
         if let file = configuration.sourceFile {
             do {
                 let fresh = try ConfigurationLoader.load(file: file)
-                if fresh.stateDirectory != configuration.stateDirectory || fresh.workerThreads != configuration.workerThreads {
-                    Journal.warning("state_directory and worker_threads changes take effect at the next restart")
+                if fresh.workerThreads != configuration.workerThreads {
+                    Journal.warning("worker_threads changes take effect at the next restart")
                 }
-                var applied = fresh
-                applied.stateDirectory = configuration.stateDirectory
+                var applied = fresh.relocatingState(to: configuration.stateDirectory)
                 applied.workerThreads = configuration.workerThreads
                 for inbox in applied.inboxes { try Self.prepare(inbox) }
                 configuration = applied

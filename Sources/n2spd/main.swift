@@ -23,7 +23,7 @@ struct N2SPD: ParsableCommand {
     var inbox: String?
     @Option(help: "Where denoised images go (with --inbox).")
     var outbox: String?
-    @Option(name: .customLong("state-dir"), help: "Ledger, model versions, training pool, status (with --inbox).")
+    @Option(name: .customLong("state-dir"), help: "Ledger, model versions, training pool, status (with --inbox; with --config it overrides state_directory).")
     var stateDir: String?
     @Option(help: "The model (safetensors or TF checkpoint folder); default: the bundled model.")
     var model: String?
@@ -85,8 +85,7 @@ struct N2SPD: ParsableCommand {
     }
 
     private func resolveConfiguration() throws -> DaemonConfiguration {
-        let single = [inbox, outbox, stateDir]
-        if single.contains(where: { $0 != nil }) {
+        if inbox != nil || outbox != nil {
             guard config == nil else {
                 throw ConfigurationError.nothingToRun("give either --config or --inbox/--outbox/--state-dir, not both")
             }
@@ -127,6 +126,10 @@ struct N2SPD: ParsableCommand {
                 """)
         }
         var configuration = try ConfigurationLoader.load(file: file)
+        if let stateDir {
+            // n2spd@.service: one state directory per instance, whatever the file says.
+            configuration = configuration.relocatingState(to: URL(fileURLWithPath: stateDir).standardizedFileURL)
+        }
         if let model { configuration.model = URL(fileURLWithPath: model).standardizedFileURL }
         if let logLevel, let level = LogLevel(name: logLevel) { configuration.logLevel = level }
         return configuration
