@@ -1,4 +1,5 @@
 import CheckpointImport
+import Denoiser
 
 public enum TrainerError: Error, CustomStringConvertible {
     case invalidModel(String)
@@ -35,7 +36,7 @@ public final class Trainer {
 
     let layout: NetworkLayout
     var graph: TrainingGraph
-    var parameters: [[Float]]
+    var parameters: [FloatTensor]
     var firstMoments: [[Float]]
     var secondMoments: [[Float]]
     var beta1Power: Float
@@ -56,8 +57,8 @@ public final class Trainer {
         self.layout = layout
         self.config = config
         architecture = weights.architecture
-        graph = TrainingGraph(layout: layout, batchNormEpsilon: config.batchNormEpsilon)
-        parameters = layout.specs.map { weights.parameters[$0.name]!.values }
+        graph = TrainingGraph(layout: layout, batchNormEpsilon: config.batchNormEpsilon, threads: Parallel.processorCount)
+        parameters = layout.specs.map { weights.parameters[$0.name]! }
         let trainable = layout.specs.indices.filter { layout.specs[$0].role.isTrainable }
         self.trainable = trainable
         globalStep = weights.globalStep ?? 0
@@ -85,7 +86,7 @@ public final class Trainer {
         var params: [String: FloatTensor] = [:]
         var m: [String: FloatTensor] = [:], v: [String: FloatTensor] = [:]
         for (i, spec) in layout.specs.enumerated() {
-            params[spec.name] = FloatTensor(shape: spec.shape, values: parameters[i])
+            params[spec.name] = parameters[i]
             if spec.role.isTrainable {
                 m[spec.name] = FloatTensor(shape: spec.shape, values: firstMoments[i])
                 v[spec.name] = FloatTensor(shape: spec.shape, values: secondMoments[i])
@@ -172,23 +173,23 @@ public final class Trainer {
             guard let noise = batch.noise else { throw TrainerError.invalidBatch("Gaussian masking needs the batch's noise") }
             replacement = noise
         }
-        let x = Activation(batch: batch.batch, height: batch.height, width: batch.width, channels: batch.channels,
-                           data: batch.features)
-        let xm = Activation(batch: batch.batch, height: batch.height, width: batch.width, channels: batch.channels,
-                            data: MaskReplacement.apply(features: batch.features, mask: batch.mask, replacement: replacement))
+        let shape = TensorShape(batch: batch.batch, height: batch.height, width: batch.width, channels: batch.channels)
+        let x = Tensor(shape: shape, values: batch.features)
+        let xm = Tensor(shape: shape, values: MaskReplacement.apply(features: batch.features, mask: batch.mask,
+                                                                   replacement: replacement))
         // Masked pass first, as the reference builds it (only the moving-average order depends on it).
         let (preds, maskedCache) = graph.forward(xm, parameters: parameters, training: true)
         let (rawPreds, rawCache) = graph.forward(x, parameters: parameters, training: true)
         let loss = SelfSupervisedLoss.evaluate(
-            kind: config.loss, features: batch.features, mask: batch.mask, rawPredictions: rawPreds.data,
-            maskedPredictions: preds.data)
+            kind: config.loss, features: batch.features, mask: batch.mask, rawPredictions: rawPreds.values,
+            maskedPredictions: preds.values)
         var gradients = layout.specs.map { [Float](repeating: 0, count: $0.role.isTrainable ? $0.count : 0) }
-        graph.backward(rawPreds.zerosLike().with(data: loss.gradientRaw), cache: rawCache!, parameters: parameters,
+        graph.backward(Tensor(shape: shape, values: loss.gradientRaw), cache: rawCache!, parameters: parameters,
                        gradients: &gradients)
-        graph.backward(preds.zerosLike().with(data: loss.gradientMasked), cache: maskedCache!, parameters: parameters,
+        graph.backward(Tensor(shape: shape, values: loss.gradientMasked), cache: maskedCache!, parameters: parameters,
                        gradients: &gradients)
         return RunResult(
-            losses: loss.losses, masked: keepDiagnostics ? preds.data : [], raw: keepDiagnostics ? rawPreds.data : [],
+            losses: loss.losses, masked: keepDiagnostics ? preds.values : [], raw: keepDiagnostics ? rawPreds.values : [],
             gradients: gradients, maskedStatistics: maskedCache!.statistics, rawStatistics: rawCache!.statistics)
     }
 
@@ -199,10 +200,10 @@ public final class Trainer {
         // TF runs the UPDATE_OPS before the Adam step (control dependency); they touch disjoint variables.
         for pass in [maskedCache, rawCache] {
             for entry in pass {
-                BatchNormReLU.updateMovingAverage(&parameters[entry.slots.movingMean], toward: entry.statistics.mean,
-                                                  momentum: config.batchNormMomentum)
-                BatchNormReLU.updateMovingAverage(&parameters[entry.slots.movingVariance],
-                                                  toward: entry.statistics.unbiasedVariance, momentum: config.batchNormMomentum)
+                BatchNorm.updateMovingAverage(&parameters[entry.slots.movingMean].values, toward: entry.statistics.mean,
+                                              momentum: config.batchNormMomentum)
+                BatchNorm.updateMovingAverage(&parameters[entry.slots.movingVariance].values,
+                                              toward: entry.statistics.unbiasedVariance, momentum: config.batchNormMomentum)
             }
         }
         adamStep(gradients)
@@ -212,7 +213,7 @@ public final class Trainer {
         let lr = config.schedule.learningRate(atStep: globalStep)
         let alpha = AdamUpdate.stepSize(learningRate: lr, beta1Power: beta1Power, beta2Power: beta2Power)
         for i in trainable {
-            parameters[i].withUnsafeMutableBufferPointer { w in
+            parameters[i].values.withUnsafeMutableBufferPointer { w in
                 firstMoments[i].withUnsafeMutableBufferPointer { m in
                     secondMoments[i].withUnsafeMutableBufferPointer { v in
                         gradients[i].withUnsafeBufferPointer { g in
@@ -225,11 +226,5 @@ public final class Trainer {
         beta1Power *= config.adam.beta1
         beta2Power *= config.adam.beta2
         globalStep += 1
-    }
-}
-
-extension Activation {
-    func with(data newData: [Float]) -> Activation {
-        Activation(batch: batch, height: height, width: width, channels: channels, data: newData)
     }
 }
