@@ -1,3 +1,5 @@
+import Foundation
+
 /// What importing a TF checkpoint found, beyond the weights themselves (printed by `n2sp import-checkpoint`).
 public struct CheckpointImportReport: Sendable, Equatable {
     public var prefix: String
@@ -90,7 +92,8 @@ extension ModelWeights {
         let unused = bundle.entries.map(\.name).filter { !used.contains($0) && !dropped.contains($0) }
 
         var metadata = [
-            MetadataKey.sourceCheckpoint: bundle.prefix,
+            // absolute, so the provenance still means something when the model file is moved
+            MetadataKey.sourceCheckpoint: URL(fileURLWithPath: bundle.prefix).standardizedFileURL.path,
             MetadataKey.normalization: normalizationPolicy,
         ]
         if let sourceStep { metadata[MetadataKey.sourceStep] = String(sourceStep) }
