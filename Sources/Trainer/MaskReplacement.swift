@@ -5,7 +5,8 @@ public enum MaskReplacement: Sendable, Equatable, CustomStringConvertible {
     /// The 3×3 donut average [[.5,1,.5],[1,0,1],[.5,1,.5]]/6 with zero padding (BSD68 notebook).
     case donut
 
-    public static let defaultGaussian = MaskReplacement.gaussian(sigma: 0.2)
+    public static let defaultGaussianSigma: Float = 0.2
+    public static let defaultGaussian = MaskReplacement.gaussian(sigma: defaultGaussianSigma)
 
     public var description: String {
         switch self {

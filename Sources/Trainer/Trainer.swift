@@ -30,7 +30,9 @@ public struct StepDiagnostics {
 /// backward pass, batch-norm moving averages (two EMA updates per step, masked pass first) and TF1 Adam with
 /// its global step (`reference-model.md` §3–4).
 public final class Trainer {
-    public var config: TrainingConfig
+    public var config: TrainingConfig {
+        didSet { graph.batchNormEpsilon = config.batchNormEpsilon }
+    }
     public private(set) var globalStep: Int64
     public let architecture: ModelArchitecture
 
@@ -151,13 +153,26 @@ public final class Trainer {
     }
 
     private func run(_ batch: TrainingBatch, keepDiagnostics: Bool) throws -> RunResult {
-        guard batch.channels == architecture.inputChannels else {
-            throw TrainerError.invalidBatch("\(batch.channels) channels, the model has \(architecture.inputChannels)")
-        }
-        let multiple = 1 << (architecture.depth - 1)
-        guard batch.height % multiple == 0, batch.width % multiple == 0 else {
-            throw TrainerError.invalidBatch("patch \(batch.height)×\(batch.width) is not divisible by \(multiple)")
-        }
+        try checkBatch(batch)
+        let (x, xm, shape) = try inputs(batch)
+        // Masked pass first, as the reference builds it (only the moving-average order depends on it).
+        let (preds, maskedCache) = graph.forward(xm, parameters: parameters, training: true)
+        let (rawPreds, rawCache) = graph.forward(x, parameters: parameters, training: true)
+        let loss = SelfSupervisedLoss.evaluate(
+            kind: config.loss, features: batch.features, mask: batch.mask, rawPredictions: rawPreds.values,
+            maskedPredictions: preds.values)
+        var gradients = layout.specs.map { [Float](repeating: 0, count: $0.role.isTrainable ? $0.count : 0) }
+        graph.backward(Tensor(shape: shape, values: loss.gradientRaw), cache: rawCache!, parameters: parameters,
+                       gradients: &gradients)
+        graph.backward(Tensor(shape: shape, values: loss.gradientMasked), cache: maskedCache!, parameters: parameters,
+                       gradients: &gradients)
+        return RunResult(
+            losses: loss.losses, masked: keepDiagnostics ? preds.values : [], raw: keepDiagnostics ? rawPreds.values : [],
+            gradients: gradients, maskedStatistics: maskedCache!.statistics, rawStatistics: rawCache!.statistics)
+    }
+
+    /// x and the masked input x_m = (1 − m)·x + m·r for the configured replacement r.
+    private func inputs(_ batch: TrainingBatch) throws -> (Tensor, Tensor, TensorShape) {
         let replacement: [Float]
         switch config.replacement {
         case .donut:
@@ -177,20 +192,28 @@ public final class Trainer {
         let x = Tensor(shape: shape, values: batch.features)
         let xm = Tensor(shape: shape, values: MaskReplacement.apply(features: batch.features, mask: batch.mask,
                                                                    replacement: replacement))
-        // Masked pass first, as the reference builds it (only the moving-average order depends on it).
-        let (preds, maskedCache) = graph.forward(xm, parameters: parameters, training: true)
-        let (rawPreds, rawCache) = graph.forward(x, parameters: parameters, training: true)
-        let loss = SelfSupervisedLoss.evaluate(
+        return (x, xm, shape)
+    }
+
+    /// Both passes in inference mode (moving statistics, no state change) and the loss: validation.
+    func evaluateInference(batch: TrainingBatch) throws -> StepLosses {
+        try checkBatch(batch)
+        let (x, xm, _) = try inputs(batch)
+        let (preds, _) = graph.forward(xm, parameters: parameters, training: false)
+        let (rawPreds, _) = graph.forward(x, parameters: parameters, training: false)
+        return SelfSupervisedLoss.evaluate(
             kind: config.loss, features: batch.features, mask: batch.mask, rawPredictions: rawPreds.values,
-            maskedPredictions: preds.values)
-        var gradients = layout.specs.map { [Float](repeating: 0, count: $0.role.isTrainable ? $0.count : 0) }
-        graph.backward(Tensor(shape: shape, values: loss.gradientRaw), cache: rawCache!, parameters: parameters,
-                       gradients: &gradients)
-        graph.backward(Tensor(shape: shape, values: loss.gradientMasked), cache: maskedCache!, parameters: parameters,
-                       gradients: &gradients)
-        return RunResult(
-            losses: loss.losses, masked: keepDiagnostics ? preds.values : [], raw: keepDiagnostics ? rawPreds.values : [],
-            gradients: gradients, maskedStatistics: maskedCache!.statistics, rawStatistics: rawCache!.statistics)
+            maskedPredictions: preds.values).losses
+    }
+
+    private func checkBatch(_ batch: TrainingBatch) throws {
+        guard batch.channels == architecture.inputChannels else {
+            throw TrainerError.invalidBatch("\(batch.channels) channels, the model has \(architecture.inputChannels)")
+        }
+        let multiple = 1 << (architecture.depth - 1)
+        guard batch.height % multiple == 0, batch.width % multiple == 0 else {
+            throw TrainerError.invalidBatch("patch \(batch.height)×\(batch.width) is not divisible by \(multiple)")
+        }
     }
 
     private func applyUpdates(

@@ -4,11 +4,11 @@ import Foundation
 ///
 /// Why our own generator: Swift's `SystemRandomNumberGenerator` cannot be seeded, and training must be
 /// reproducible for a given seed across runs and resumes (the 256-bit state is saved in checkpoints).
-/// Uniforms use the top 53 (Double) or 24 (Float) bits; Gaussians use Box–Muller (both branches, the
-/// second value is kept for the next call) in Double, rounded once to Float.
+/// Uniforms use the top 53 bits; Gaussians use the Box–Muller cosine branch in Double (one pair of uniforms
+/// per value, nothing cached), so the four state words are the whole state and a resumed run continues the
+/// exact same stream.
 public struct TrainingRandom: RandomNumberGenerator, Sendable, Equatable {
     public private(set) var state: (UInt64, UInt64, UInt64, UInt64)
-    private var spareGaussian: Double?
 
     public init(seed: UInt64) {
         var sm = seed
@@ -22,7 +22,7 @@ public struct TrainingRandom: RandomNumberGenerator, Sendable, Equatable {
         state = (splitMix(), splitMix(), splitMix(), splitMix())
     }
 
-    /// Restores a generator from `stateWords` (as saved by `stateWords`); the spare Gaussian is dropped.
+    /// Restores a generator from `stateWords` (as saved by `stateWords`).
     public init?(stateWords: [UInt64]) {
         guard stateWords.count == 4, stateWords.contains(where: { $0 != 0 }) else { return nil }
         state = (stateWords[0], stateWords[1], stateWords[2], stateWords[3])
@@ -30,9 +30,7 @@ public struct TrainingRandom: RandomNumberGenerator, Sendable, Equatable {
 
     public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
 
-    public static func == (a: TrainingRandom, b: TrainingRandom) -> Bool {
-        a.stateWords == b.stateWords && a.spareGaussian == b.spareGaussian
-    }
+    public static func == (a: TrainingRandom, b: TrainingRandom) -> Bool { a.stateWords == b.stateWords }
 
     public mutating func next() -> UInt64 {
         let result = ((state.1 &* 5) << 7 | (state.1 &* 5) >> 57) &* 9
@@ -54,16 +52,9 @@ public struct TrainingRandom: RandomNumberGenerator, Sendable, Equatable {
 
     /// Standard normal N(0, 1).
     public mutating func gaussian() -> Double {
-        if let spare = spareGaussian {
-            spareGaussian = nil
-            return spare
-        }
         var u1 = uniform()
         while u1 <= 0 { u1 = uniform() }
         let u2 = uniform()
-        let r = (-2.0 * log(u1)).squareRoot()
-        let angle = 2.0 * Double.pi * u2
-        spareGaussian = r * sin(angle)
-        return r * cos(angle)
+        return (-2.0 * log(u1)).squareRoot() * cos(2.0 * Double.pi * u2)
     }
 }
