@@ -263,6 +263,13 @@ final class CraftedBundleTests: XCTestCase {
         XCTAssertTrue("\(try importError(all)!)".contains("3-D"))
     }
 
+    /// A hostile name must not make the importer enumerate a billion residual blocks.
+    func testAbsurdBlockCountsAreRejectedNotEnumerated() throws {
+        var all = tensors(try smallWeights())
+        all.append(CheckpointWriter.Tensor(name: "main_unet/encoding_block_1/res_999999/batch_norm_1/gamma", dataType: .float, shape: [5], floats: [1, 1, 1, 1, 1]))
+        guard case .notANoise2SameModel = try importError(all) else { return XCTFail("\(String(describing: try importError(all)))") }
+    }
+
     func testMissingParameterAndWrongShapeAreNamed() throws {
         let weights = try smallWeights()
         var all = tensors(weights)
