@@ -12,8 +12,10 @@ struct N2SP: AsyncParsableCommand {
             """,
         subcommands: [
             // one line per subcommand; keep alphabetical
+            ExportCheckpointCommand.self,
             ImportCheckpointCommand.self,
             InspectCommand.self,
+            TrainCommand.self,
         ]
     )
 }
