@@ -16,6 +16,8 @@ struct SSTable {
 
     /// Every key/value of every data block, in table order (strictly increasing keys).
     let entries: [Entry]
+    /// Number of data blocks (1 for every checkpoint in the fixtures; more for big models).
+    let dataBlockCount: Int
 
     /// Parses `bytes`, the whole `.index` file; `file` is used in error messages.
     init(bytes: [UInt8], file: String) throws(CheckpointError) {
@@ -61,6 +63,7 @@ struct SSTable {
             }
         }
         self.entries = entries
+        self.dataBlockCount = indexEntries.count
     }
 
     struct BlockHandle {

@@ -12,10 +12,12 @@ struct N2SP: AsyncParsableCommand {
             """,
         subcommands: [
             // one line per subcommand; keep alphabetical
+            ExportCheckpointCommand.self,
             ImportCheckpointCommand.self,
             InspectCommand.self,
             ModelsCommand.self,
             StatusCommand.self,
+            TrainCommand.self,
         ]
     )
 }
