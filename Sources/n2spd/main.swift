@@ -41,6 +41,12 @@ struct N2SPD: ParsableCommand {
     var logLevel: String?
     @Flag(help: "Disable fine-tuning (single-inbox mode).")
     var noFineTune = false
+    @Option(help: "Fine-tune after this many new images (single-inbox mode; default 200).")
+    var fineTuneEvery: Int?
+    @Option(help: "Optimizer steps per fine-tune (single-inbox mode; default 200).")
+    var fineTuneSteps: Int?
+    @Option(help: ArgumentHelp("Constant fine-tuning learning rate instead of the model's own schedule.", visibility: .hidden))
+    var fineTuneLearningRate: Float?
 
     @Option(help: ArgumentHelp("denoise (default) or copy: a diagnostics mode that checks headers and copies bytes (no model).",
                                visibility: .hidden))
@@ -65,8 +71,11 @@ struct N2SPD: ParsableCommand {
             return
         }
         let factory: any ImageProcessorFactory
+        var fineTuner: (any FineTuner)? = LinkedPipeline.fineTuner(learningRate: fineTuneLearningRate)
         switch processor {
-        case "copy": factory = CopyProcessorFactory()
+        case "copy":
+            factory = CopyProcessorFactory()
+            fineTuner = nil  // diagnostics mode: no model to learn from
         case "denoise":
             factory = LinkedPipeline.factory(memoryBudgetBytes: configuration.memoryBudgetBytes)
         default:
@@ -75,7 +84,7 @@ struct N2SPD: ParsableCommand {
         }
         let daemon: InboxDaemon
         do {
-            daemon = try InboxDaemon(configuration: configuration, factory: factory, fineTuner: LinkedPipeline.fineTuner)
+            daemon = try InboxDaemon(configuration: configuration, factory: factory, fineTuner: fineTuner)
         } catch {
             Journal.error("cannot start: \(error)")
             throw ExitCode(1)
@@ -115,6 +124,8 @@ struct N2SPD: ParsableCommand {
                 configuration.logLevel = level
             }
             if noFineTune { configuration.fineTune.enabled = false }
+            if let fineTuneEvery { configuration.fineTune.everyImages = max(1, fineTuneEvery) }
+            if let fineTuneSteps { configuration.fineTune.stepBudget = max(1, fineTuneSteps) }
             return configuration
         }
         let file = config.map { URL(fileURLWithPath: $0) } ?? DaemonConfiguration.Defaults.configFile
