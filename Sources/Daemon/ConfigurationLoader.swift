@@ -45,13 +45,13 @@ public enum ConfigurationLoader {
         if let fineTune = try top.table("fine_tune") {
             config.fineTune = try readFineTune(fineTune)
         }
-        guard let inboxTables = try top.arrayOfTables("inbox"), !inboxTables.isEmpty else {
-            throw .missingKey(file: file.path, line: nil, keyPath: "inbox")
-        }
+        let inboxTables = try top.arrayOfTables("inbox") ?? []
         for table in inboxTables {
             config.inboxes.append(try readInbox(table, config: config))
         }
+        // Unknown keys first: a misspelt [[inboxes]] should be reported as such, not as a missing [[inbox]].
         try top.rejectUnknownKeys()
+        guard !inboxTables.isEmpty else { throw .missingKey(file: file.path, line: nil, keyPath: "inbox") }
         try checkInboxesDisjoint(config.inboxes, context: context)
         return config
     }

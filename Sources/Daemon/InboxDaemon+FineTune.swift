@@ -55,7 +55,7 @@ extension InboxDaemon {
         else if fineTuner == nil { state = "unavailable" }
         else if fineTune.running != nil { state = "running" }
         else { state = "idle" }
-        return .init(state: state, imagesSinceLast: fineTune.imagesSinceLast, poolSize: pool.entries().count,
+        return .init(state: state, imagesSinceLast: fineTune.imagesSinceLast, poolSize: pool.count,
                      step: fineTune.running?.step.load(ordering: .relaxed),
                      stepBudget: fineTune.running?.request.stepBudget, lastResult: fineTune.lastResult)
     }

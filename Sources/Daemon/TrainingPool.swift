@@ -27,6 +27,9 @@ public final class TrainingPool: Sendable {
         prune()
     }
 
+    /// Entries in the pool (from memory: no directory listing).
+    public var count: Int { hashes.withLock { $0.count } }
+
     public struct Entry: Sendable, Equatable {
         public var url: URL
         public var hash: String

@@ -21,9 +21,8 @@ public struct CopyProcessor: ImageProcessor {
         guard header.width * header.height <= request.maxPixels else {
             throw .rejected("\(header.format) declares \(header.width)×\(header.height) = \(header.width * header.height) pixels, over max_pixels = \(request.maxPixels)")
         }
-        do { try FileOps.writeNewFile(output.path, data) } catch {
-            throw error.isTransient ? .transient(error.description) : .rejected(error.description)
-        }
+        // Failing to write the output is never the input's fault: retry.
+        do { try FileOps.writeNewFile(output.path, data) } catch { throw .transient(error.description) }
         return ProcessedOutput(fileExtension: header.format == "PNG" ? "png" : "jpg",
                                provenance: ["processor": "copy (diagnostics, not denoised)", "width": "\(header.width)", "height": "\(header.height)"])
     }
