@@ -158,9 +158,15 @@ extension InboxDaemon {
         let job = Job(id: ids.next(), originalName: name, inbox: inbox)
         let source = inbox.path.appendingPathComponent(name).path
         if rename(source, job.claimedPath) != 0 {
-            let code = errno
-            if code != ENOENT { Journal.warning("cannot claim \(source): \(String(cString: strerror(code)))") }
-            return nil
+            var code = errno
+            // The processing area itself may have been removed by hand: recreate it and try once more.
+            if code == ENOENT, FileOps.lstat(source) != nil, (try? Self.prepare(inbox)) != nil {
+                code = rename(source, job.claimedPath) == 0 ? 0 : errno
+            }
+            if code != 0 {
+                if code != ENOENT { Journal.warning("cannot claim \(source): \(String(cString: strerror(code)))") }
+                return nil
+            }
         }
         do { try FileOps.syncDirectory(inbox.processingDirectory.path) } catch { Journal.warning("\(error)") }
         Journal.debug("claimed \(source) as job \(job.id)")

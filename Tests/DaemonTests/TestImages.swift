@@ -40,10 +40,10 @@ enum TestImages {
         return data
     }
 
-    /// A PNG with one flipped byte inside its image data (the chunk CRC no longer matches).
+    /// A PNG whose last IDAT chunk carries a wrong CRC (the data itself intact).
     static func badCRC() throws -> Data {
         var data = try png(seed: 98)
-        let index = data.count - 20  // inside IDAT (IEND is the last 12 bytes)
+        let index = data.count - 13  // last byte of the IDAT CRC (IEND is the last 12 bytes)
         data[index] ^= 0xFF
         return data
     }
