@@ -32,21 +32,24 @@ final class ServiceIntegrationTests: XCTestCase {
 
     func testReloadReadsTheConfigAgainAndKeepsTheOldOneWhenTheNewIsBad() throws {
         let daemon = try DaemonHarness()
-        let config = try writeConfig(daemon, inboxes: [("first", "inbox")])
-        daemon.extraArguments = []
+        let config = try writeConfig(daemon, inboxes: [("first", "inbox")], extra: "provenance_sidecar = true")
         try daemon.start(arguments: ["--config", config.path, "--processor", "copy"])
         daemon.waitUntil(10, "ready") { daemon.log.contains("ready:") }
         let second = daemon.root.appendingPathComponent("second")
 
         // Add a second inbox, reload: it is watched.
-        _ = try writeConfig(daemon, inboxes: [("first", "inbox"), ("second", "second")])
+        _ = try writeConfig(daemon, inboxes: [("first", "inbox"), ("second", "second")], extra: "provenance_sidecar = true")
         let pid = try XCTUnwrap(daemon.process?.processIdentifier)
         kill(pid, SIGHUP)
         daemon.waitUntil(10, "the reload") { daemon.log.components(separatedBy: "reloading (SIGHUP)").count == 2 && FileManager.default.fileExists(atPath: second.path) }
         usleep(200_000)
         try TestImages.png(seed: 1).write(to: daemon.staging.appendingPathComponent("x.png"))
         XCTAssertEqual(rename(daemon.staging.appendingPathComponent("x.png").path, second.appendingPathComponent("x.png").path), 0)
-        daemon.waitUntil(10, "the second inbox to be served") { daemon.outputs() == ["x.png"] }
+        daemon.waitUntil(10, "the second inbox to be served") { daemon.outputs() == ["x.png", "x.png.json"] }
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: daemon.outbox.appendingPathComponent("x.png.json"))) as? [String: String]
+        XCTAssertEqual(sidecar?["input.name"], "x.png")
+        XCTAssertEqual(sidecar?["model.version"], "base")
+        XCTAssertEqual(sidecar?["input.sha256"]?.count, 64)
         XCTAssertTrue(FileManager.default.fileExists(atPath: daemon.state.appendingPathComponent("inboxes/second/done/x.png").path))
 
         // A bad edit: logged with its line, the running config stays.
@@ -54,7 +57,7 @@ final class ServiceIntegrationTests: XCTestCase {
         kill(pid, SIGHUP)
         daemon.waitUntil(10, "the bad reload to be reported") { daemon.log.contains("n2spd.toml:2: unknown key 'bogus'") }
         try daemon.dropRenamed("y.png", TestImages.png(seed: 2))
-        daemon.waitUntil(10, "the first inbox still served") { daemon.outputs() == ["x.png", "y.png"] }
+        daemon.waitUntil(10, "the first inbox still served") { daemon.outputs() == ["x.png", "x.png.json", "y.png", "y.png.json"] }
         XCTAssertEqual(daemon.stop(), 0)
     }
 
