@@ -3,8 +3,8 @@ import Foundation
 /// Turns what a user types into a checkpoint prefix (spec §1, §9): a prefix (`dir/model.ckpt-90000`),
 /// the `.index` file or a `.data-…` shard of it, or a model directory, where the `checkpoint` text file
 /// names the latest prefix (falling back to the highest `-N` among the `*.index` files).
-enum CheckpointLocation {
-    static func resolvePrefix(_ path: String) throws(CheckpointError) -> String {
+public enum CheckpointLocation {
+    public static func resolvePrefix(_ path: String) throws(CheckpointError) -> String {
         if FileSystem.isDirectory(path) { return try latestPrefix(inDirectory: path) }
         if path.hasSuffix(".index"), FileSystem.isRegularFile(path) { return String(path.dropLast(".index".count)) }
         if FileSystem.isRegularFile(path + ".index") { return path }
@@ -48,7 +48,7 @@ enum CheckpointLocation {
     }
 
     /// The value of `model_checkpoint_path: "…"` in a text-format `CheckpointState`; unknown lines are ignored.
-    static func modelCheckpointPath(in text: String, file: String) throws(CheckpointError) -> String? {
+    public static func modelCheckpointPath(in text: String, file: String) throws(CheckpointError) -> String? {
         for line in text.split(whereSeparator: \.isNewline) {
             let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
             guard trimmed.hasPrefix("model_checkpoint_path") else { continue }
