@@ -33,8 +33,13 @@ public struct SafetensorsContents: Sendable {
     public init(contentsOf url: URL) throws(SafetensorsError) {
         let path = url.path
         let bytes: [UInt8]
-        do { bytes = [UInt8](try Data(contentsOf: url)) } catch {
-            throw .io(file: path, reason: "cannot read: \((error as NSError).localizedDescription)")
+        do {
+            guard let file = try ReadOnlyFile(path: path) else { throw SafetensorsError.io(file: path, reason: "no such file") }
+            bytes = try file.readAll()  // straight into the array: no intermediate Data copy
+        } catch let error as SafetensorsError {
+            throw error
+        } catch {
+            throw .io(file: path, reason: "\(error)")
         }
         try self.init(bytes: bytes, file: path)
     }

@@ -42,11 +42,13 @@ final class ImportBenchmark: XCTestCase {
                 result = try body()
                 best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
-            print(String(format: "%-44@ %8.1f ms  %7.0f MB/s", label as NSString, best * 1e3, Double(bytes) / best / 1e6))
+            let padded = label + String(repeating: " ", count: max(0, 42 - label.count))
+            print(padded + String(format: "%8.1f ms  %7.0f MB/s", best * 1e3, Double(bytes) / best / 1e6))
             return result!
         }
 
-        try time("write TF checkpoint", bytes: 0, repeats: 1) { try CheckpointWriter.write(weights, prefix: prefix) }
+        let floats = weights.parameters.values.reduce(0) { $0 + $1.count } + 2 * architecture.trainableParameterCount + 2
+        try time("write TF checkpoint (2 files, fsync)", bytes: 4 * floats + 8) { try CheckpointWriter.write(weights, prefix: prefix) }
         let bundle = try CheckpointBundle(path: prefix)
         let dataBytes = bundle.dataByteCount
         print("paper checkpoint: \(bundle.entries.count) tensors, \(dataBytes) bytes of data, CRC32C hardware: \(CRC32C.usesHardware)")
