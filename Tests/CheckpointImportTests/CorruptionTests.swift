@@ -106,6 +106,9 @@ final class CorruptionTests: XCTestCase {
         XCTAssertThrowsError(try CheckpointBundle(path: c.directory)) { error in
             guard case .checkpointStateInvalid = error as? CheckpointError else { return XCTFail("\(error)") }
         }
+        // an absolute path from the machine that wrote it: found by name next to the `checkpoint` file
+        try Data("model_checkpoint_path: \"/home/someone/runs/model.ckpt-3\"\n".utf8).write(to: URL(fileURLWithPath: c.directory + "/checkpoint"))
+        XCTAssertEqual(try CheckpointBundle(path: c.directory).prefix, c.prefix)
         // no `checkpoint` file: fall back to the highest -N
         try FileManager.default.removeItem(atPath: c.directory + "/checkpoint")
         try FileManager.default.copyItem(atPath: c.indexPath, toPath: c.directory + "/model.ckpt-10.index")
