@@ -29,6 +29,7 @@ public struct SafetensorsContents: Sendable {
     public let metadata: [String: String]
     private let bytes: [UInt8]
     private let dataStart: Int
+    private let positions: [String: Int]
 
     public init(contentsOf url: URL) throws(SafetensorsError) {
         let path = url.path
@@ -107,6 +108,7 @@ public struct SafetensorsContents: Sendable {
         self.metadata = metadata
         self.bytes = bytes
         self.dataStart = dataStart
+        self.positions = Dictionary(tensors.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// JSON integers only (JSONSerialization hands out NSNumber; reject fractions and booleans).
@@ -116,7 +118,7 @@ public struct SafetensorsContents: Sendable {
         return value as? Int
     }
 
-    public func tensor(_ name: String) -> Tensor? { tensors.first { $0.name == name } }
+    public func tensor(_ name: String) -> Tensor? { positions[name].map { tensors[$0] } }
 
     /// A float32 tensor's values (bit-exact copy of the stored bytes).
     public func floatTensor(_ name: String) throws(SafetensorsError) -> FloatTensor {
