@@ -1,0 +1,98 @@
+import ArgumentParser
+import CheckpointImport
+import Denoiser
+import Dispatch
+import Foundation
+
+/// `n2sp bench`: times the inference network (batch 1, network only, no file I/O) on random input.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the denoising network and report ms/megapixel and effective GFLOP/s.",
+        discussion: """
+            Runs the network on an N×N random normalised image (batch 1, inference mode) after one warm-up \
+            pass and reports the median of --repeat timed passes. FLOPs = 2 × multiply-accumulates of all \
+            convolutions, counted from the layer list (the same count for every algorithm, so GFLOP/s is \
+            "effective": a Winograd path can exceed the machine's GEMM rate). Without --model the paper \
+            architecture (depth 3, 96 filters, 1 channel) with Glorot-initialised weights is used.
+            Set OPENBLAS_CORETYPE=Haswell in the environment (it must be set before the process starts).
+
+            Examples:
+              n2sp bench --size 256
+              n2sp bench --model bsd68.safetensors --size 512 --repeat 5 --json
+            """)
+
+    @Option(help: "Model file (safetensors) or TF checkpoint; default: random paper-size weights.")
+    var model: String?
+
+    @Option(help: "Image side N (rounded up to a multiple of 2^depth).")
+    var size: Int = 256
+
+    @Option(help: "Timed repetitions (median reported).")
+    var `repeat`: Int = 3
+
+    @Option(help: "Threads (OpenBLAS and element-wise passes).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    struct Result: Codable {
+        var model: String
+        var architecture: String
+        var size: Int
+        var repeats: Int
+        var threads: Int
+        var openblasCoretype: String
+        var seconds: [Double]
+        var median_seconds: Double
+        var ms_per_megapixel: Double
+        var flops: Double
+        var gflops: Double
+        var workspace_bytes: Int
+    }
+
+    func run() throws {
+        guard size > 0, `repeat` > 0 else { throw ValidationError("--size and --repeat must be positive") }
+        let weights = try model.map { try ModelWeights.load(from: $0) } ?? .glorotInitialized(.paper)
+        let engine = try InferenceEngine(weights: weights, options: EngineOptions(threads: threads))
+        let m = engine.architecture.paddingMultiple
+        let side = (size + m - 1) / m * m
+        let shape = TensorShape(height: side, width: side, channels: engine.architecture.inputChannels)
+        var state: UInt64 = 42
+        let values: [Float] = (0..<shape.count).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_001) / 1_000_000 - 1
+        }
+        let input = Tensor(shape: shape, values: values)
+        _ = try engine.forward(input)  // warm-up: plans the workspace, faults pages in
+        var times: [Double] = []
+        for _ in 0..<`repeat` {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = try engine.forward(input)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        let sorted = times.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let flops = 2 * Double(engine.multiplyAccumulates(for: shape))
+        let result = Result(
+            model: model ?? "random paper-size weights", architecture: engine.architecture.description, size: side,
+            repeats: `repeat`, threads: threads,
+            openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(auto)",
+            seconds: times, median_seconds: median, ms_per_megapixel: median * 1000 / (Double(side * side) / 1e6),
+            flops: flops, gflops: flops / median / 1e9, workspace_bytes: engine.workspaceBytes(for: shape))
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            print("model        \(result.model) (\(result.architecture))")
+            print("input        \(side)×\(side), batch 1, \(threads) threads, OPENBLAS_CORETYPE=\(result.openblasCoretype)")
+            print(String(format: "median       %.4f s over %d runs (%@)", median, `repeat`,
+                         times.map { String(format: "%.4f", $0) }.joined(separator: ", ")))
+            print(String(format: "throughput   %.1f ms/megapixel, %.1f GFLOP/s effective (%.3g GFLOP per pass)",
+                         result.ms_per_megapixel, result.gflops, flops / 1e9))
+            print("workspace    \(result.workspace_bytes >> 20) MiB")
+        }
+    }
+}
