@@ -34,6 +34,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads (OpenBLAS and element-wise passes).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Threading: workers (chunks over cores, single-threaded BLAS) or blas (threaded GEMMs).")
+    var threading: String = ThreadingMode.workers.rawValue
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -43,6 +46,7 @@ struct BenchCommand: ParsableCommand {
         var size: Int
         var repeats: Int
         var threads: Int
+        var threading: String
         var openblasCoretype: String
         var seconds: [Double]
         var median_seconds: Double
@@ -55,7 +59,10 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         guard size > 0, `repeat` > 0 else { throw ValidationError("--size and --repeat must be positive") }
         let weights = try model.map { try ModelWeights.load(from: $0) } ?? .glorotInitialized(.paper)
-        let engine = try InferenceEngine(weights: weights, options: EngineOptions(threads: threads))
+        guard let mode = ThreadingMode(rawValue: threading) else {
+            throw ValidationError("--threading must be one of \(ThreadingMode.allCases.map(\.rawValue))")
+        }
+        let engine = try InferenceEngine(weights: weights, options: EngineOptions(threads: threads, threading: mode))
         let m = engine.architecture.paddingMultiple
         let side = (size + m - 1) / m * m
         let shape = TensorShape(height: side, width: side, channels: engine.architecture.inputChannels)
@@ -77,7 +84,7 @@ struct BenchCommand: ParsableCommand {
         let flops = 2 * Double(engine.multiplyAccumulates(for: shape))
         let result = Result(
             model: model ?? "random paper-size weights", architecture: engine.architecture.description, size: side,
-            repeats: `repeat`, threads: threads,
+            repeats: `repeat`, threads: threads, threading: threading,
             openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(auto)",
             seconds: times, median_seconds: median, ms_per_megapixel: median * 1000 / (Double(side * side) / 1e6),
             flops: flops, gflops: flops / median / 1e9, workspace_bytes: engine.workspaceBytes(for: shape))
@@ -87,7 +94,7 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
             print("model        \(result.model) (\(result.architecture))")
-            print("input        \(side)×\(side), batch 1, \(threads) threads, OPENBLAS_CORETYPE=\(result.openblasCoretype)")
+            print("input        \(side)×\(side), batch 1, \(threads) threads (\(threading)), OPENBLAS_CORETYPE=\(result.openblasCoretype)")
             print(String(format: "median       %.4f s over %d runs (%@)", median, `repeat`,
                          times.map { String(format: "%.4f", $0) }.joined(separator: ", ")))
             print(String(format: "throughput   %.1f ms/megapixel, %.1f GFLOP/s effective (%.3g GFLOP per pass)",

@@ -8,6 +8,15 @@ public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
     case im2colGEMM
 }
 
+/// How the engine uses the cores.
+public enum ThreadingMode: String, Sendable, Codable, CaseIterable {
+    /// OpenBLAS single-threaded; each convolution's chunks (im2col + GEMM + epilogue) are spread over
+    /// `threads` workers. No BLAS threads spin while the memory-bound passes run. Default.
+    case workers
+    /// OpenBLAS runs `threads` threads inside each GEMM; chunks run one after another.
+    case blas
+}
+
 /// Tunables of the inference engine.
 public struct EngineOptions: Sendable, Equatable {
     /// Upper bound for the engine's planned memory (activation buffers + im2col scratch) of one forward
@@ -26,12 +35,17 @@ public struct EngineOptions: Sendable, Equatable {
     /// Caps the tile side (pixels, rounded down to a multiple of 2^depth) regardless of the budget; nil = budget
     /// decides. Mainly for tests that force many tiles.
     public var maximumTileSide: Int?
+    /// Where the parallelism goes (see `ThreadingMode`). Note that OpenBLAS's thread count is process-wide:
+    /// the engine sets it before every pass.
+    public var threading: ThreadingMode
 
     public init(
         memoryBudget: Int = 1 << 30, threads: Int = Parallel.processorCount, im2colChunkBytes: Int = 16 << 20,
         batchNormEpsilon: Float = BatchNormParameters.tensorFlowFusedEpsilon,
-        convolutionAlgorithm: ConvolutionAlgorithm = .im2colGEMM, maximumTileSide: Int? = nil
+        convolutionAlgorithm: ConvolutionAlgorithm = .im2colGEMM, maximumTileSide: Int? = nil,
+        threading: ThreadingMode = .workers
     ) {
+        self.threading = threading
         self.memoryBudget = memoryBudget
         self.threads = max(threads, 1)
         self.im2colChunkBytes = im2colChunkBytes

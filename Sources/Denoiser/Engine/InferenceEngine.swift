@@ -72,7 +72,7 @@ public final class InferenceEngine: @unchecked Sendable {
     }
 
     private func runNetwork(_ ws: InferenceWorkspace) {
-        GEMM.setThreads(options.threads)
+        GEMM.setThreads(options.threading == .workers ? 1 : options.threads)
         layers.run(ws, threads: options.threads)
     }
 
