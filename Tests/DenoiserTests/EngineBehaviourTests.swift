@@ -61,6 +61,20 @@ final class EngineBehaviourTests: XCTestCase {
         XCTAssertTrue(out.pixels.allSatisfy(\.isFinite))
     }
 
+    func testProgressAndCancellation() throws {
+        let engine = try InferenceEngine(weights: .glorotInitialized(ModelArchitecture(depth: 2, baseFilters: 2)),
+                                         options: EngineOptions(maximumTileSide: 40))
+        let image = FloatImage(height: 90, width: 70, channels: 2, pixels: (0..<(90 * 70 * 2)).map { Float($0 % 17) })
+        var calls: [(Int, Int)] = []
+        let (_, report) = try engine.predictReporting(image) { calls.append(($0, $1)); return true }
+        XCTAssertEqual(calls.count, report.tilesUsed)
+        XCTAssertEqual(calls.last?.0, calls.last?.1)
+        XCTAssertGreaterThan(report.tilesPerPass, 1)
+        XCTAssertThrowsError(try engine.predictReporting(image) { done, _ in done < 2 }) {
+            XCTAssertEqual($0 as? InferenceError, .cancelled)
+        }
+    }
+
     /// Batch > 1 through `forward` equals each image alone.
     func testBatchedForward() throws {
         let engine = try InferenceEngine(weights: .glorotInitialized(ModelArchitecture(depth: 2, baseFilters: 3), seed: 2))

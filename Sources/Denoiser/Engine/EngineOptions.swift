@@ -60,6 +60,7 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
     case inputShape(String)
     case channelMismatch(modelChannels: Int, imageChannels: Int)
     case emptyImage
+    case cancelled
 
     public var description: String {
         switch self {
@@ -69,6 +70,7 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
             "the model takes \(m) channel\(m == 1 ? "" : "s") but the image has \(i) "
                 + "(a 1-channel model denoises any image channel by channel; a \(m)-channel model needs \(m)-channel images)"
         case .emptyImage: "the image has no pixels"
+        case .cancelled: "denoising was cancelled"
         }
     }
 }
