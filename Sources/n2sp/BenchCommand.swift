@@ -43,6 +43,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "With --predict: stop after this many tiles (a partial run that still shows the peak memory of a huge image).")
     var maxTiles: Int?
 
+    @Option(help: "im2col scratch per GEMM chunk, KiB (all workers together).")
+    var im2colChunkKib: Int = 16 << 10
+
     @Option(help: "Memory budget for the engine's tiles, MiB.")
     var budgetMib: Int = 1024
 
@@ -82,7 +85,9 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--threading must be one of \(ThreadingMode.allCases.map(\.rawValue))")
         }
         let engine = try InferenceEngine(
-            weights: weights, options: EngineOptions(memoryBudget: budgetMib << 20, threads: threads, threading: mode))
+            weights: weights,
+            options: EngineOptions(memoryBudget: budgetMib << 20, threads: threads, im2colChunkBytes: im2colChunkKib << 10,
+                                   threading: mode))
         if predict { return try runPredict(engine) }
         let m = engine.architecture.paddingMultiple
         let side = (size + m - 1) / m * m
