@@ -8,6 +8,28 @@ import XCTest
 final class OpsThreadingTests: XCTestCase {
     override func tearDown() { GEMM.setThreads(Parallel.processorCount) }
 
+    /// A 1×1 convolution needs no scratch: an empty buffer is accepted in both modes.
+    func testPointwiseWithoutScratch() {
+        var rng = TestRandom(seed: 22)
+        let x = rng.tensor(1, 16, 16, 3)
+        let k = FloatTensor(shape: [1, 1, 3, 4], values: rng.values(12))
+        let ref = Naive.conv(x, kernel: k, bias: nil, stride: 1)
+        for blasThreads in [1, 2] {
+            GEMM.setThreads(blasThreads)
+            var out = Tensor(shape: ref.shape)
+            x.values.withUnsafeBufferPointer { xp in
+                k.values.withUnsafeBufferPointer { kp in
+                    out.values.withUnsafeMutableBufferPointer { op in
+                        Conv2D.forward(ConvolutionGeometry(height: 16, width: 16, inputChannels: 3, outputChannels: 4, kernelSize: 1),
+                                       input: xp.baseAddress!, kernel: kp.baseAddress!, bias: nil, output: op.baseAddress!,
+                                       scratch: UnsafeMutableBufferPointer(start: nil, count: 0), threads: 2)
+                    }
+                }
+            }
+            XCTAssertLessThan(out.relativeError(to: ref), 1e-6)
+        }
+    }
+
     func testBothThreadingModesMatchDirectLoops() {
         var rng = TestRandom(seed: 21)
         let x = rng.tensor(1, 23, 19, 5)  // 437 pixels: ≥ 2 workers, odd sizes

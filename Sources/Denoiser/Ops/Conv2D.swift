@@ -41,7 +41,10 @@ public enum Conv2D {
     ///   - bias: `Cout` values or nil.
     ///   - output: `N·OH·OW` pixels of `outputPixelStride` floats (first `Cout` written), may be a channel
     ///     slice of a concat buffer.
-    ///   - scratch: im2col space, at least `minimumScratchCount`; must not alias input or output.
+    ///   - scratch: im2col space, at least `minimumScratchCount` (may be empty for 1×1 stride 1); must not
+    ///     alias input or output. With `threads > 1` and OpenBLAS at 1 thread it is split between workers.
+    ///   - threads: workers for the memory-bound parts, or for whole chunks when OpenBLAS runs single-threaded
+    ///     (see `Parallel.convolutionWorkers`).
     public static func forward(
         _ geometry: ConvolutionGeometry,
         input: UnsafePointer<Float>, inputPixelStride: Int? = nil,
@@ -61,13 +64,14 @@ public enum Conv2D {
         }
         // One chunk = im2col of `rows` output pixels into this worker's scratch, GEMM, epilogue — all on one
         // core while the chunk is in its cache.
-        func chunk(_ rows: Range<Int>, columns: UnsafeMutablePointer<Float>, threads: Int) {
+        func chunk(_ rows: Range<Int>, columns: UnsafeMutablePointer<Float>?, threads: Int) {
             let a: UnsafePointer<Float>
             let ldaGEMM: Int
             if g.isPointwise {
                 a = input + rows.lowerBound &* lda
                 ldaGEMM = lda
             } else {
+                let columns = columns!
                 Parallel.forRanges(rows.count, threads: threads, minimumChunk: max(1, 16_384 / k)) { part in
                     Im2Col.gather(g, input: input, inputPixelStride: lda,
                                   pixels: (rows.lowerBound + part.lowerBound)..<(rows.lowerBound + part.upperBound),
@@ -89,7 +93,7 @@ public enum Conv2D {
             var start = 0
             while start < total {
                 let end = min(start + rowsPerChunk, total)
-                chunk(start..<end, columns: scratch.baseAddress!, threads: threads)
+                chunk(start..<end, columns: scratch.baseAddress, threads: threads)
                 start = end
             }
             return
@@ -100,12 +104,12 @@ public enum Conv2D {
         let rowsPerChunk = g.isPointwise ? (total + workers - 1) / workers : min(max(slice / k, 1), (total + workers - 1) / workers)
         precondition(g.isPointwise || slice >= k, "\(g): scratch too small for \(workers) workers")
         let chunks = (total + rowsPerChunk - 1) / rowsPerChunk
-        let base = scratch.baseAddress!
+        let base = scratch.baseAddress  // nil is fine for a pointwise convolution (no im2col)
         Parallel.forWorkers(workers) { w in
             var c = w
             while c < chunks {
                 let start = c * rowsPerChunk
-                chunk(start..<min(start + rowsPerChunk, total), columns: base + w &* slice, threads: 1)
+                chunk(start..<min(start + rowsPerChunk, total), columns: base.map { $0 + w &* slice }, threads: 1)
                 c += workers
             }
         }
