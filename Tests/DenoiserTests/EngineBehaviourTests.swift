@@ -75,6 +75,20 @@ final class EngineBehaviourTests: XCTestCase {
         }
     }
 
+    /// Shapes change between calls (bigger, then smaller: the smaller plan reuses the bigger memory with
+    /// its stale contents); every result equals a fresh engine's.
+    func testWorkspaceReuseAcrossShapes() throws {
+        let weights = ModelWeights.glorotInitialized(ModelArchitecture(depth: 2, baseFilters: 3), seed: 3)
+        let engine = try InferenceEngine(weights: weights)
+        var rng = TestRandom(seed: 33)
+        let big = Tensor(shape: TensorShape(height: 24, width: 20, channels: 1), values: rng.values(480))
+        let small = Tensor(shape: TensorShape(height: 8, width: 12, channels: 1), values: rng.values(96))
+        _ = try engine.forward(big)
+        let reused = try engine.forward(small)
+        XCTAssertEqual(reused, try InferenceEngine(weights: weights).forward(small))
+        XCTAssertEqual(try engine.forward(big), try InferenceEngine(weights: weights).forward(big))
+    }
+
     /// Batch > 1 through `forward` equals each image alone.
     func testBatchedForward() throws {
         let engine = try InferenceEngine(weights: .glorotInitialized(ModelArchitecture(depth: 2, baseFilters: 3), seed: 2))

@@ -39,7 +39,7 @@ public final class InferenceEngine: @unchecked Sendable {
         InferenceWorkspace.bytes(layers, shape: shape, chunkBytes: options.im2colChunkBytes)
     }
 
-    /// Frees the cached activation buffers (they are kept between calls of the same shape).
+    /// Frees the cached activation buffers (kept between calls, and reused for any shape that fits in them).
     public func releaseWorkspace() {
         lock.lock(); defer { lock.unlock() }
         workspace = nil
@@ -65,8 +65,13 @@ public final class InferenceEngine: @unchecked Sendable {
 
     private func planWorkspace(_ shape: TensorShape) -> InferenceWorkspace {
         if let ws = workspace, ws.shape == shape { return ws }
-        workspace = nil  // free the old plan before allocating the new one
-        let ws = InferenceWorkspace(layers, shape: shape, chunkBytes: options.im2colChunkBytes)
+        var previous = workspace?.storage
+        workspace = nil
+        let needed = InferenceWorkspace.bytes(layers, shape: shape, chunkBytes: options.im2colChunkBytes)
+        // keep the old memory if the new plan fits in it; otherwise free it before allocating the new one
+        if let p = previous, p.count * MemoryLayout<Float>.stride < needed { previous = nil }
+        let ws = InferenceWorkspace(layers, shape: shape, chunkBytes: options.im2colChunkBytes, reusing: previous)
+        previous = nil
         workspace = ws
         return ws
     }

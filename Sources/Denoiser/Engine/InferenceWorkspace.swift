@@ -98,10 +98,16 @@ final class InferenceWorkspace {
         return most
     }
 
-    init(_ layers: UNetLayers, shape: TensorShape, chunkBytes: Int) {
+    /// Plans `shape`; reuses `reusing`'s memory when it is large enough (a daemon denoising images of
+    /// varying sizes then allocates and page-faults its buffers only when an image is larger than any before).
+    init(_ layers: UNetLayers, shape: TensorShape, chunkBytes: Int, reusing previous: AlignedBuffer? = nil) {
         self.shape = shape
         let plan = Self.plan(layers, shape: shape, chunkBytes: chunkBytes)
-        storage = AlignedBuffer(count: plan.totalFloats)
+        if let previous, previous.count >= plan.totalFloats {
+            storage = previous
+        } else {
+            storage = AlignedBuffer(count: plan.totalFloats)
+        }
         let base = storage.pointer
         input = base + plan.input
         output = base + plan.output
