@@ -75,6 +75,19 @@ final class EngineBehaviourTests: XCTestCase {
         }
     }
 
+    /// Degenerate sizes: reflect padding of a 1-pixel axis repeats that pixel; the output keeps the shape.
+    func testTinyImages() throws {
+        let engine = try InferenceEngine(weights: .glorotInitialized(ModelArchitecture(depth: 3, baseFilters: 2), seed: 4))
+        for (h, w) in [(1, 1), (1, 50), (3, 2), (9, 1)] {
+            let image = FloatImage(height: h, width: w, channels: 1, pixels: (0..<(h * w)).map { Float($0 * 7 % 11) })
+            let (out, report) = try engine.predictReporting(image)
+            XCTAssertEqual([out.height, out.width, out.channels], [h, w, 1])
+            XCTAssertTrue(out.pixels.allSatisfy(\.isFinite))
+            XCTAssertEqual(report.paddedHeight % 8, 0)
+            XCTAssertEqual(report.paddedWidth % 8, 0)
+        }
+    }
+
     /// Shapes change between calls (bigger, then smaller: the smaller plan reuses the bigger memory with
     /// its stale contents); every result equals a fresh engine's.
     func testWorkspaceReuseAcrossShapes() throws {
