@@ -13,9 +13,10 @@ public enum FineTune {
         public var seed: UInt64 = 0
         public var loss: LossKind = .noise2SamePro
         public var replacement: MaskReplacement = .defaultGaussian
-        /// nil: the staircase schedule at the model's own global step (as continuing the reference run);
-        /// a value: that constant learning rate.
-        public var learningRate: Float? = nil
+        /// A constant learning rate (default 5e-5: gentle, because the model is already trained), or nil for
+        /// the reference's staircase schedule at the model's own global step — which is ≈ 0 for a model trained
+        /// 80–90k steps (4e-4·0.5^16), so nil only makes sense for continuing a young run.
+        public var learningRate: Float? = 5e-5
 
         public init(steps: Int) { self.steps = steps }
     }

@@ -22,7 +22,7 @@ extension Trainer {
                 for i in 0..<(w * c) { x[y * w * c + i] = image.pixels[((top + y) * image.width + left) * c + i] }
             }
             var mask = [Float](repeating: 0, count: x.count)
-            mask.withUnsafeMutableBufferPointer {
+            _ = mask.withUnsafeMutableBufferPointer {
                 StratifiedMask.fill($0, height: h, width: w, channels: c, box: box, random: &rng)
             }
             let batch = TrainingBatch(
