@@ -13,8 +13,10 @@ struct N2SP: AsyncParsableCommand {
         subcommands: [
             // one line per subcommand; keep alphabetical
             BenchCommand.self,
+            ExportCheckpointCommand.self,
             ImportCheckpointCommand.self,
             InspectCommand.self,
+            TrainCommand.self,
         ]
     )
 }

@@ -1,0 +1,42 @@
+/// Per-image normalisation statistics of one independently normalised plane (population mean and
+/// standard deviation, in the image's grey levels), as the engine used them.
+public struct NormalizationStats: Sendable, Equatable, Codable {
+    public var mean: Double
+    public var std: Double
+
+    public init(mean: Double, std: Double) {
+        self.mean = mean
+        self.std = std
+    }
+}
+
+/// What a denoiser returns: the image (same size and channels as its input, same scale) and, if it reports
+/// them, the normalisation statistics it used (one per independently denoised plane).
+public struct DenoiserOutput: Sendable {
+    public var image: FloatImage
+    public var normalization: [NormalizationStats]
+
+    public init(image: FloatImage, normalization: [NormalizationStats] = []) {
+        self.image = image
+        self.normalization = normalization
+    }
+}
+
+/// Something that denoises a float image: the real `InferenceEngine`, or a stand-in in tests.
+/// Input and output hold colour channels only, in the file's own scale (0…255 or 0…65535).
+public protocol ImageDenoising {
+    func denoise(_ image: FloatImage) throws -> DenoiserOutput
+}
+
+/// An `ImageDenoising` made from a closure (tests, tools, wrapping any `predict`-like function).
+public struct ClosureDenoiser: ImageDenoising {
+    private let body: (FloatImage) throws -> FloatImage
+
+    public init(_ body: @escaping (FloatImage) throws -> FloatImage) {
+        self.body = body
+    }
+
+    public func denoise(_ image: FloatImage) throws -> DenoiserOutput {
+        DenoiserOutput(image: try body(image))
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// What happened to one file.
+public struct ImageDenoisingResult: Sendable {
+    public var input: URL
+    public var output: URL
+    /// The side-by-side before/after PNG, when asked for.
+    public var comparison: URL?
+    public var info: ImageInfo
+    /// As reported by the denoiser (empty if it reports none).
+    public var normalization: [NormalizationStats]
+    public var readTime: Duration
+    public var denoiseTime: Duration
+    public var writeTime: Duration
+    /// The metadata written into the output.
+    public var provenance: [String: String]
+
+    public var totalTime: Duration { readTime + denoiseTime + writeTime }
+}
+
+/// The file-level pipeline: read → `FloatImage` (colour channels) → denoise → clip and round back to the
+/// file's own type → write next to nothing it could replace.
+///
+/// - Output keeps the input's format, bit depth, colour channels and alpha (alpha is copied untouched).
+///   Palette PNGs are written as RGB(A) 8-bit PNGs: denoised colours leave the palette. 1/2/4-bit gray
+///   PNGs are written as 8-bit gray. JPEG output is re-encoded with `writeOptions` (quality 95, 4:4:4).
+/// - Naming: `<stem><suffix>.<ext>` in the output folder, where `<ext>` is the input's own extension when
+///   it names the file's real format (`.JPG`, `.jpeg`, `.png` kept as is), else `png`/`jpg`. When that
+///   name is taken, `.uniqueName` tries `-2`, `-3`, …; `.fail` refuses. Existing files are never replaced,
+///   even when another process creates the name concurrently (rename with RENAME_NOREPLACE).
+/// - Colour: the denoiser gets all colour channels at once; a 1-channel model denoises each independently
+///   (the engine does this), a 3-channel model takes RGB as is.
+public struct ImageDenoisingPipeline {
+    public var denoiser: any ImageDenoising
+    public var limits: ImageLimits
+    /// Added to the input's stem: `photo.png` → `photo-denoised.png`.
+    public var suffix: String
+    public var conflictPolicy: OutputConflictPolicy
+    /// Encoder settings; its `provenance` is the caller's part of the metadata (model version/hash,
+    /// tiling …), to which the pipeline adds the input's name, SHA-256, size, time and normalisation.
+    public var writeOptions: ImageWriteOptions
+    /// Also write `<stem><suffix>-compare.png` (before | after, 8-bit).
+    public var writeComparison: Bool
+
+    public init(denoiser: any ImageDenoising, limits: ImageLimits = .default, suffix: String = "-denoised",
+                conflictPolicy: OutputConflictPolicy = .uniqueName, writeOptions: ImageWriteOptions = .init(),
+                writeComparison: Bool = false) {
+        self.denoiser = denoiser
+        self.limits = limits
+        self.suffix = suffix
+        self.conflictPolicy = conflictPolicy
+        self.writeOptions = writeOptions
+        self.writeComparison = writeComparison
+    }
+
+    /// Denoises `input` into `outputDirectory` (which must exist).
+    public func process(_ input: URL, into outputDirectory: URL) throws(ImageError) -> ImageDenoisingResult {
+        let clock = ContinuousClock()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: outputDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .writeFailed(path: outputDirectory.path, reason: "the output folder does not exist")
+        }
+
+        let start = clock.now
+        let decoded = try ImageCodec.read(input, limits: limits)
+        let digest: String
+        do { digest = try SHA256.hex(ofFileAt: input) } catch {
+            throw .unreadable(path: input.path, reason: "\(error)")
+        }
+        let info = ImageInfo(format: decoded.format, width: decoded.width, height: decoded.height,
+                             colorChannels: decoded.colorChannels, hasAlpha: decoded.hasAlpha,
+                             bitDepth: decoded.bitDepth, fileBitDepth: decoded.bitDepth, isPalette: decoded.wasPalette)
+        let readDone = clock.now
+
+        let denoised: DenoiserOutput
+        do { denoised = try denoiser.denoise(decoded.floatImage()) } catch {
+            throw .denoiserFailed(path: input.path, reason: "\(error)")
+        }
+        let out = denoised.image
+        guard out.width == decoded.width, out.height == decoded.height, out.channels == decoded.colorChannels else {
+            throw .denoiserFailed(path: input.path, reason: "the denoiser returned \(out.width)×\(out.height)×\(out.channels), "
+                                    + "expected \(decoded.width)×\(decoded.height)×\(decoded.colorChannels)")
+        }
+        let result = decoded.replacingColor(with: out)
+        let denoiseDone = clock.now
+
+        var options = writeOptions
+        options.provenance = provenance(for: input, image: decoded, digest: digest, normalization: denoised.normalization)
+        let stem = input.deletingPathExtension().lastPathComponent
+        let ext = ImageFormat(pathExtension: input.pathExtension) == decoded.format ? input.pathExtension
+            : decoded.format.preferredExtension
+        let output = try OutputPublisher.publish(
+            in: outputDirectory, stem: stem, suffix: suffix, extension: ext, policy: conflictPolicy
+        ) { (temp: URL) throws(ImageError) in
+            try ImageCodec.write(result, to: temp, format: decoded.format, options: options)
+        }
+        var comparison: URL? = nil
+        if writeComparison {
+            let sideBySide = ComparisonImage.make(before: decoded, after: result)
+            comparison = try OutputPublisher.publish(
+                in: outputDirectory, stem: stem, suffix: suffix + "-compare", extension: "png", policy: conflictPolicy
+            ) { (temp: URL) throws(ImageError) in
+                try ImageCodec.write(sideBySide, to: temp, format: .png, options: options)
+            }
+        }
+        let writeDone = clock.now
+        return ImageDenoisingResult(
+            input: input, output: output, comparison: comparison, info: info, normalization: denoised.normalization,
+            readTime: readDone - start, denoiseTime: denoiseDone - readDone, writeTime: writeDone - denoiseDone,
+            provenance: options.provenance)
+    }
+
+    private func provenance(for input: URL, image: DecodedImage, digest: String,
+                            normalization: [NormalizationStats]) -> [String: String] {
+        var p = writeOptions.provenance
+        p["Software"] = p["Software"] ?? "n2sp"
+        p["n2sp.input"] = input.lastPathComponent
+        p["n2sp.input.sha256"] = digest
+        p["n2sp.input.size"] = "\(image.width)x\(image.height)x\(image.channels) \(image.bitDepth)-bit\(image.wasPalette ? " palette" : "")"
+        p["n2sp.time"] = ISO8601DateFormatter().string(from: Date())
+        p["n2sp.rounding"] = "clip to [0,\(image.maxSampleValue)], round half away from zero"
+        if image.hasAlpha { p["n2sp.alpha"] = "copied unchanged" }
+        if !normalization.isEmpty {
+            p["n2sp.normalization"] = normalization
+                .map { "mean=\(String(format: "%.6g", $0.mean)) std=\(String(format: "%.6g", $0.std))" }
+                .joined(separator: "; ")
+        }
+        return p
+    }
+}
