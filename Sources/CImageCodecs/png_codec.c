@@ -1,5 +1,6 @@
 /* PNG through libpng's classic API with no gamma/colour transforms (see CImageCodecs.h). */
 #include <png.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -148,6 +149,53 @@ static int decode_guarded(png_ctx *c, png_structp png, png_infop info, const cic
     return CIC_OK;
 }
 
+/* libpng inflates IDAT data as it streams in and checks a chunk's CRC only at the chunk's end, so a
+ * flipped bit in pixel data usually surfaces as a zlib error ("invalid stored block lengths"). When
+ * decoding fails as corrupt, this second pass over the chunk structure tells whether a CRC mismatch is
+ * the real cause; it costs nothing on the success path. Returns 1 and describes the first bad chunk. */
+static uint32_t crc_table[256];
+static void crc_init(void) {
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[n] = c;
+    }
+}
+static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) crc = crc_table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+    return crc;
+}
+static uint32_t be32(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static int find_crc_mismatch(FILE *fp, char *msg, size_t msglen) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, crc_init);
+    if (fseek(fp, 8, SEEK_SET) != 0) return 0;
+    uint8_t head[8], buf[65536], tail[4];
+    for (int index = 0;; index++) {
+        if (fread(head, 1, 8, fp) != 8) return 0;
+        uint32_t length = be32(head);
+        if (length > 0x7fffffffu) return 0;
+        uint32_t crc = crc_update(0xFFFFFFFFu, head + 4, 4);
+        for (uint32_t left = length; left > 0;) {
+            size_t n = left < sizeof buf ? left : sizeof buf;
+            if (fread(buf, 1, n, fp) != n) return 0;
+            crc = crc_update(crc, buf, n);
+            left -= (uint32_t)n;
+        }
+        if (fread(tail, 1, 4, fp) != 4) return 0;
+        crc ^= 0xFFFFFFFFu;
+        if (crc != be32(tail)) {
+            snprintf(msg, msglen, "%.4s chunk #%d: CRC error (stored %08x, computed %08x)", (const char *)head + 4,
+                     index, be32(tail), crc);
+            return 1;
+        }
+        if (memcmp(head + 4, "IEND", 4) == 0) return 0;
+    }
+}
+
 typedef enum { PROBE, DECODE } read_mode;
 
 static int png_read_common(read_mode mode, const char *path, const cic_limits *limits, cic_info *info,
@@ -185,6 +233,14 @@ static int png_read_common(read_mode mode, const char *path, const cic_limits *l
         if (status == CIC_OK) *info = out;
     } else {
         status = decode_guarded(&c, png, pinfo, &lim, expected, (uint8_t *)pixels, capacity);
+    }
+    if (status == CIC_ERR_CORRUPT) {
+        char crc_msg[160], decoder_msg[sizeof c.msg];
+        if (find_crc_mismatch(c.fp, crc_msg, sizeof crc_msg)) {
+            status = CIC_ERR_CHECKSUM;
+            memcpy(decoder_msg, c.msg, sizeof decoder_msg);
+            snprintf(c.msg, sizeof c.msg, "%s (decoder: %.120s)", crc_msg, decoder_msg);
+        }
     }
     png_destroy_read_struct(&png, &pinfo, NULL);
     fclose(c.fp);

@@ -1,0 +1,158 @@
+import Foundation
+import TestSupport
+import XCTest
+
+@testable import Denoiser
+
+/// Hostile or broken inputs each fail with their own `ImageError`, naming the file, before any pixel buffer
+/// is allocated.
+final class ImageHostileFileTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = try Fixtures.temporaryDirectory("n2spd-hostile")
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// A valid 8-bit RGB PNG from our own encoder.
+    func validPNG() throws -> [UInt8] {
+        let image = ImageTestFiles.randomImage(width: 64, height: 64, colorChannels: 3, bitDepth: 8, alpha: false)
+        let url = dir.appendingPathComponent("valid-\(UUID().uuidString).png")
+        try ImageCodec.write(image, to: url, options: .init(fsync: false))
+        return Array(try Data(contentsOf: url))
+    }
+
+    func expectError(_ bytes: [UInt8], name: String, limits: ImageLimits = .default,
+                     file: StaticString = #filePath, line: UInt = #line, _ check: (ImageError) -> Bool) throws {
+        let url = dir.appendingPathComponent(name)
+        try ImageTestFiles.write(bytes, to: url)
+        expectError(url, limits: limits, file: file, line: line, check)
+    }
+
+    func expectError(_ url: URL, limits: ImageLimits = .default, file: StaticString = #filePath, line: UInt = #line,
+                     _ check: (ImageError) -> Bool) {
+        do {
+            let image = try ImageCodec.read(url, limits: limits)
+            XCTFail("\(url.lastPathComponent) decoded to \(image.width)×\(image.height)", file: file, line: line)
+        } catch {
+            XCTAssertTrue(check(error), "wrong error: \(error)", file: file, line: line)
+            XCTAssertEqual(error.path, url.path, "the error must name the file", file: file, line: line)
+            XCTAssertTrue(error.description.hasPrefix(url.path), file: file, line: line)
+        }
+    }
+
+    func testTruncatedPNG() throws {
+        let png = try validPNG()
+        try expectError(Array(png.prefix(png.count / 2)), name: "half.png") {
+            if case .truncated = $0 { return true } else { return false }
+        }
+        // Cut after the pixel data, before IEND: still refused.
+        try expectError(Array(png.dropLast(12)), name: "no-iend.png") {
+            if case .truncated = $0 { return true } else { return false }
+        }
+        // Cut inside the header.
+        try expectError(Array(png.prefix(20)), name: "stub.png") {
+            if case .truncated = $0 { return true } else { return false }
+        }
+    }
+
+    func testFlippedCRCByte() throws {
+        var png = try validPNG()
+        png[32] ^= 0x01  // last byte of IHDR's CRC (8 signature + 8 length/type + 13 data + 3)
+        try expectError(png, name: "ihdr-crc.png") {
+            if case .badChecksum = $0 { return true } else { return false }
+        }
+        // A flipped bit inside IDAT data is caught by the chunk CRC, not left to zlib.
+        var idat = try validPNG()
+        let idatStart = try XCTUnwrap(idat.indices.first { Array(idat[$0..<($0 + 4)]) == Array("IDAT".utf8) })
+        idat[idatStart + 10] ^= 0x40
+        try expectError(idat, name: "idat-crc.png") {
+            if case .badChecksum = $0 { return true } else { return false }
+        }
+    }
+
+    /// A header claiming 100000×100000 (10 gigapixels) with a valid CRC: refused from the header alone.
+    func testAbsurdDimensionsWithValidCRC() throws {
+        let bytes = ImageTestFiles.png(width: 100_000, height: 100_000, bitDepth: 8, colorType: 2, rows: [[0, 0, 0]])
+        let url = dir.appendingPathComponent("huge.png")
+        try ImageTestFiles.write(bytes, to: url)
+        let start = ContinuousClock.now
+        expectError(url) {
+            if case .tooLarge(_, let detail) = $0 { return detail.contains("100000") } else { return false }
+        }
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(1), "must fail on the header, without decoding")
+        // probe says the same.
+        XCTAssertThrowsError(try ImageCodec.probe(url)) {
+            guard case .tooLarge = $0 as? ImageError else { return XCTFail("\($0)") }
+        }
+    }
+
+    /// The pixel and file-size caps are configurable.
+    func testConfigurableLimits() throws {
+        let png = try validPNG()  // 64×64, a few KB
+        try expectError(png, name: "cap-pixels.png", limits: ImageLimits(maxPixels: 4095)) {
+            if case .tooLarge = $0 { return true } else { return false }
+        }
+        try expectError(png, name: "cap-bytes.png", limits: ImageLimits(maxFileBytes: 100)) {
+            if case .fileTooLarge(_, let bytes, 100) = $0 { return bytes == Int64(png.count) } else { return false }
+        }
+        let url = dir.appendingPathComponent("ok.png")
+        try ImageTestFiles.write(png, to: url)
+        XCTAssertNoThrow(try ImageCodec.read(url, limits: ImageLimits(maxPixels: 4096)))
+    }
+
+    func testZeroBytes() throws {
+        try expectError([], name: "empty.png") { $0 == .emptyFile(path: self.dir.appendingPathComponent("empty.png").path) }
+    }
+
+    func testTextFile() throws {
+        try expectError(Array("just some text, not an image\n".utf8), name: "notes.png") {
+            if case .notAnImage = $0 { return true } else { return false }
+        }
+        // Fewer bytes than a signature.
+        try expectError([0x89, 0x50], name: "tiny.png") {
+            if case .notAnImage = $0 { return true } else { return false }
+        }
+    }
+
+    func testDirectoryMissingFileAndFIFO() throws {
+        let sub = dir.appendingPathComponent("folder.png")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: false)
+        expectError(sub) { $0 == .isDirectory(path: sub.path) }
+        let missing = dir.appendingPathComponent("missing.png")
+        expectError(missing) { $0 == .notFound(path: missing.path) }
+        let fifo = dir.appendingPathComponent("pipe.png")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        expectError(fifo) { $0 == .notRegularFile(path: fifo.path) }
+    }
+
+    func testTruncatedJPEG() throws {
+        var image = try ImageCodec.read(Fixtures.data("Set12/01.png"))
+        image.format = .jpeg
+        let url = dir.appendingPathComponent("full.jpg")
+        try ImageCodec.write(image, to: url, options: .init(fsync: false))
+        let jpeg = Array(try Data(contentsOf: url))
+        XCTAssertNoThrow(try ImageCodec.read(url))
+        // libjpeg alone would return a gray-padded image with only a warning.
+        try expectError(Array(jpeg.prefix(jpeg.count * 6 / 10)), name: "cut.jpg") {
+            if case .truncated = $0 { return true } else { return false }
+        }
+        // Cut inside the headers (before any scan).
+        try expectError(Array(jpeg.prefix(200)), name: "cut-header.jpg") {
+            if case .truncated = $0 { return true } else { return false }
+        }
+    }
+
+    func testGarbageAfterJPEGSignature() throws {
+        var rng = ImageTestFiles.Random(seed: 7)
+        try expectError([0xFF, 0xD8, 0xFF, 0xE0] + rng.uint8s(2000), name: "garbage.jpg") {
+            switch $0 {
+            case .corrupt, .truncated: true
+            default: false
+            }
+        }
+    }
+}
