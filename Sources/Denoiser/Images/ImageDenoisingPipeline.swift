@@ -62,14 +62,11 @@ public struct ImageDenoisingPipeline {
         }
 
         let start = clock.now
-        let decoded = try ImageCodec.read(input, limits: limits)
+        let (decoded, info) = try ImageCodec.readWithInfo(input, limits: limits)
         let digest: String
         do { digest = try SHA256.hex(ofFileAt: input) } catch {
             throw .unreadable(path: input.path, reason: "\(error)")
         }
-        let info = ImageInfo(format: decoded.format, width: decoded.width, height: decoded.height,
-                             colorChannels: decoded.colorChannels, hasAlpha: decoded.hasAlpha,
-                             bitDepth: decoded.bitDepth, fileBitDepth: decoded.bitDepth, isPalette: decoded.wasPalette)
         let readDone = clock.now
 
         let denoised: DenoiserOutput
