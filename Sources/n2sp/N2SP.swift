@@ -12,6 +12,8 @@ struct N2SP: AsyncParsableCommand {
             """,
         subcommands: [
             // one line per subcommand; keep alphabetical
+            ImportCheckpointCommand.self,
+            InspectCommand.self,
         ]
     )
 }
