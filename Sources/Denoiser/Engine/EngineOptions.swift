@@ -1,0 +1,60 @@
+import CheckpointImport
+
+/// How a convolution is computed. A seam for faster algorithms (Winograd F(2×2,3×3) / F(4×4,3×3) for the
+/// 3×3 layers is planned, issue 7): each planned convolution carries its algorithm and
+/// `PlannedConvolution.run` dispatches on it.
+public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
+    /// im2col into chunked scratch + `cblas_sgemm` (1×1 stride-1: GEMM straight on the input).
+    case im2colGEMM
+}
+
+/// Tunables of the inference engine.
+public struct EngineOptions: Sendable, Equatable {
+    /// Upper bound for the engine's planned memory (activation buffers + im2col scratch) of one forward
+    /// pass, in bytes. Larger images are split into tiles that fit. 1 GiB suits a 2-core/24 GB box: the
+    /// paper model then runs ~640×640 tiles (≈2.6 KB of activations per pixel) and a 4096×4096 image stays
+    /// far below 2 GB RSS.
+    public var memoryBudget: Int
+    /// Worker threads for OpenBLAS (`openblas_set_num_threads`, process-wide) and the element-wise passes.
+    public var threads: Int
+    /// Bytes of im2col scratch per GEMM chunk (bounded so a large tile does not need a huge im2col matrix).
+    public var im2colChunkBytes: Int
+    /// Batch-norm ε. TensorFlow's fused kernel uses max(1e-5, 1.001e-5) = 1.001e-5 (reference-model §1.2).
+    public var batchNormEpsilon: Float
+    /// Algorithm for the 3×3 convolutions (see `ConvolutionAlgorithm`).
+    public var convolutionAlgorithm: ConvolutionAlgorithm
+    /// Caps the tile side (pixels, rounded down to a multiple of 2^depth) regardless of the budget; nil = budget
+    /// decides. Mainly for tests that force many tiles.
+    public var maximumTileSide: Int?
+
+    public init(
+        memoryBudget: Int = 1 << 30, threads: Int = Parallel.processorCount, im2colChunkBytes: Int = 16 << 20,
+        batchNormEpsilon: Float = BatchNormParameters.tensorFlowFusedEpsilon,
+        convolutionAlgorithm: ConvolutionAlgorithm = .im2colGEMM, maximumTileSide: Int? = nil
+    ) {
+        self.memoryBudget = memoryBudget
+        self.threads = max(threads, 1)
+        self.im2colChunkBytes = im2colChunkBytes
+        self.batchNormEpsilon = batchNormEpsilon
+        self.convolutionAlgorithm = convolutionAlgorithm
+        self.maximumTileSide = maximumTileSide
+    }
+}
+
+public enum InferenceError: Error, Equatable, CustomStringConvertible {
+    case invalidModel(String)
+    case inputShape(String)
+    case channelMismatch(modelChannels: Int, imageChannels: Int)
+    case emptyImage
+
+    public var description: String {
+        switch self {
+        case .invalidModel(let why): "cannot build the network: \(why)"
+        case .inputShape(let why): "bad network input: \(why)"
+        case .channelMismatch(let m, let i):
+            "the model takes \(m) channel\(m == 1 ? "" : "s") but the image has \(i) "
+                + "(a 1-channel model denoises any image channel by channel; a \(m)-channel model needs \(m)-channel images)"
+        case .emptyImage: "the image has no pixels"
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import CheckpointImport
+
+/// What to do to a convolution's output after the GEMM, while the chunk is still in cache.
+public struct ConvolutionEpilogue: Sendable {
+    /// Add the GEMM result to what the output already holds (`β = 1`), e.g. a residual block's shortcut.
+    public var accumulate: Bool
+    /// Apply `max(0, ·)` after bias (a folded batch norm followed by ReLU).
+    public var relu: Bool
+
+    public init(accumulate: Bool = false, relu: Bool = false) {
+        self.accumulate = accumulate
+        self.relu = relu
+    }
+    public static let none = ConvolutionEpilogue()
+}
+
+/// 2-D convolution (cross-correlation, TF 'same' padding, HWIO kernel `[k, k, Cin, Cout]`) as
+/// im2col + `cblas_sgemm`; a 1×1 stride-1 convolution is a plain GEMM on the input.
+///
+/// `output[p, o] = Σ_(ky,kx,c) patch(p)[ky,kx,c] · K[ky,kx,c,o] + bias[o]`, computed over chunks of output
+/// pixels so the im2col scratch stays bounded (the caller's `scratch` decides the chunk size). Used for the
+/// 3×3 and 1×1 stride-1 convolutions and the 2×2 stride-2 downsampling (with bias).
+public enum Conv2D {
+    /// Minimum scratch (floats) for `geometry`: one im2col row (0 for pointwise convolutions). More scratch
+    /// means bigger GEMMs; `preferredScratchCount` is what the engine plans.
+    public static func minimumScratchCount(_ geometry: ConvolutionGeometry) -> Int {
+        geometry.isPointwise ? 0 : geometry.patchLength
+    }
+
+    /// Scratch for chunks of about `chunkBytes` (the whole im2col matrix if smaller).
+    public static func preferredScratchCount(_ geometry: ConvolutionGeometry, chunkBytes: Int = 16 << 20) -> Int {
+        if geometry.isPointwise { return 0 }
+        let rows = min(geometry.outputPixelCount, max(chunkBytes / 4 / geometry.patchLength, 64))
+        return max(rows, 1) * geometry.patchLength
+    }
+
+    /// The pointer-level forward pass.
+    /// - Parameters:
+    ///   - input: `N·H·W` pixels of `inputPixelStride` floats (first `Cin` used).
+    ///   - kernel: HWIO, i.e. row-major `[k·k·Cin, Cout]`.
+    ///   - bias: `Cout` values or nil.
+    ///   - output: `N·OH·OW` pixels of `outputPixelStride` floats (first `Cout` written), may be a channel
+    ///     slice of a concat buffer.
+    ///   - scratch: im2col space, at least `minimumScratchCount`; must not alias input or output.
+    public static func forward(
+        _ geometry: ConvolutionGeometry,
+        input: UnsafePointer<Float>, inputPixelStride: Int? = nil,
+        kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        output: UnsafeMutablePointer<Float>, outputPixelStride: Int? = nil,
+        epilogue: ConvolutionEpilogue = .none,
+        scratch: UnsafeMutableBufferPointer<Float>, threads: Int
+    ) {
+        let g = geometry
+        let lda = inputPixelStride ?? g.inputChannels
+        let ldc = outputPixelStride ?? g.outputChannels
+        let total = g.outputPixelCount
+        let beta: Float = epilogue.accumulate ? 1 : 0
+        if g.isPointwise {
+            GEMM.multiply(m: total, n: g.outputChannels, k: g.inputChannels, a: input, lda: lda,
+                          b: kernel, ldb: g.outputChannels, c: output, ldc: ldc, beta: beta)
+            applyEpilogue(rows: 0..<total, output: output, ldc: ldc, channels: g.outputChannels,
+                          bias: bias, relu: epilogue.relu, threads: threads)
+            return
+        }
+        let k = g.patchLength
+        precondition(scratch.count >= k, "\(g): im2col scratch of \(scratch.count) floats < one row (\(k))")
+        let chunk = min(scratch.count / k, total)
+        let columns = scratch.baseAddress!
+        var start = 0
+        while start < total {
+            let end = min(start + chunk, total)
+            let rows = end - start
+            Parallel.forRanges(rows, threads: threads, minimumChunk: max(1, 16_384 / k)) { part in
+                Im2Col.gather(g, input: input, inputPixelStride: lda,
+                              pixels: (start + part.lowerBound)..<(start + part.upperBound),
+                              columns: columns + part.lowerBound &* k)
+            }
+            GEMM.multiply(m: rows, n: g.outputChannels, k: k, a: columns, lda: k,
+                          b: kernel, ldb: g.outputChannels, c: output + start &* ldc, ldc: ldc, beta: beta)
+            applyEpilogue(rows: start..<end, output: output, ldc: ldc, channels: g.outputChannels,
+                          bias: bias, relu: epilogue.relu, threads: threads)
+            start = end
+        }
+    }
+
+    /// bias add and/or ReLU over output rows (no-op when neither is requested).
+    static func applyEpilogue(
+        rows: Range<Int>, output: UnsafeMutablePointer<Float>, ldc: Int, channels: Int,
+        bias: UnsafePointer<Float>?, relu: Bool, threads: Int
+    ) {
+        if bias == nil && !relu { return }
+        Parallel.forRanges(rows.count, threads: threads, minimumChunk: max(1, 16_384 / max(channels, 1))) { part in
+            for r in part {
+                let row = output + (rows.lowerBound &+ r) &* ldc
+                if let bias {
+                    if relu {
+                        for o in 0..<channels { row[o] = max(row[o] + bias[o], 0) }
+                    } else {
+                        for o in 0..<channels { row[o] += bias[o] }
+                    }
+                } else {
+                    for o in 0..<channels { row[o] = max(row[o], 0) }
+                }
+            }
+        }
+    }
+
+    /// Allocating convenience: `input` NHWC, `kernel` HWIO `[k, k, Cin, Cout]`, optional bias, TF 'same'.
+    public static func forward(_ input: Tensor, kernel: FloatTensor, bias: [Float]? = nil, stride: Int = 1,
+                               epilogue: ConvolutionEpilogue = .none, threads: Int = 1) -> Tensor {
+        precondition(kernel.shape.count == 4 && kernel.shape[0] == kernel.shape[1],
+                     "conv kernel must be [k, k, in, out], got \(kernel.shape)")
+        precondition(kernel.shape[2] == input.shape.channels,
+                     "kernel \(kernel.shape) expects \(kernel.shape[2]) input channels, tensor has \(input.shape)")
+        precondition(bias == nil || bias!.count == kernel.shape[3], "bias length must equal Cout")
+        let g = ConvolutionGeometry(batch: input.shape.batch, height: input.shape.height, width: input.shape.width,
+                                    inputChannels: kernel.shape[2], outputChannels: kernel.shape[3],
+                                    kernelSize: kernel.shape[0], stride: stride)
+        var out = Tensor(shape: g.outputShape)
+        let scratch = AlignedBuffer(count: max(preferredScratchCount(g), 1))
+        input.values.withUnsafeBufferPointer { x in
+            kernel.values.withUnsafeBufferPointer { w in
+                out.values.withUnsafeMutableBufferPointer { y in
+                    if let bias {
+                        bias.withUnsafeBufferPointer { b in
+                            forward(g, input: x.baseAddress!, kernel: w.baseAddress!, bias: b.baseAddress!,
+                                    output: y.baseAddress!, epilogue: epilogue, scratch: scratch.buffer, threads: threads)
+                        }
+                    } else {
+                        forward(g, input: x.baseAddress!, kernel: w.baseAddress!, bias: nil,
+                                output: y.baseAddress!, epilogue: epilogue, scratch: scratch.buffer, threads: threads)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
