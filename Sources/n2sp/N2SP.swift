@@ -12,6 +12,7 @@ struct N2SP: AsyncParsableCommand {
             """,
         subcommands: [
             // one line per subcommand; keep alphabetical
+            DenoiseCommand.self,
             ImportCheckpointCommand.self,
             InspectCommand.self,
         ]

@@ -113,7 +113,7 @@ extension ImageCodec {
     /// The JPEG comment: `{"key":"value",…}` with sorted keys (JSON, so it can be parsed back).
     static func jpegComment(_ provenance: [String: String]) -> String {
         guard !provenance.isEmpty,
-              let data = try? JSONSerialization.data(withJSONObject: provenance, options: [.sortedKeys]),
+              let data = try? JSONSerialization.data(withJSONObject: provenance, options: [.sortedKeys, .withoutEscapingSlashes]),
               let text = String(data: data, encoding: .utf8)
         else { return "" }
         return text

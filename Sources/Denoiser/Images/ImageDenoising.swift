@@ -15,10 +15,13 @@ public struct NormalizationStats: Sendable, Equatable, Codable {
 public struct DenoiserOutput: Sendable {
     public var image: FloatImage
     public var normalization: [NormalizationStats]
+    /// Extra provenance about this run (tiling, passes …), merged into the output file's metadata.
+    public var details: [String: String]
 
-    public init(image: FloatImage, normalization: [NormalizationStats] = []) {
+    public init(image: FloatImage, normalization: [NormalizationStats] = [], details: [String: String] = [:]) {
         self.image = image
         self.normalization = normalization
+        self.details = details
     }
 }
 

@@ -82,7 +82,7 @@ public struct ImageDenoisingPipeline {
         let denoiseDone = clock.now
 
         var options = writeOptions
-        options.provenance = provenance(for: input, image: decoded, digest: digest, normalization: denoised.normalization)
+        options.provenance = provenance(for: input, image: decoded, digest: digest, output: denoised)
         let stem = input.deletingPathExtension().lastPathComponent
         let ext = ImageFormat(pathExtension: input.pathExtension) == decoded.format ? input.pathExtension
             : decoded.format.preferredExtension
@@ -107,9 +107,9 @@ public struct ImageDenoisingPipeline {
             provenance: options.provenance)
     }
 
-    private func provenance(for input: URL, image: DecodedImage, digest: String,
-                            normalization: [NormalizationStats]) -> [String: String] {
-        var p = writeOptions.provenance
+    private func provenance(for input: URL, image: DecodedImage, digest: String, output: DenoiserOutput) -> [String: String] {
+        let normalization = output.normalization
+        var p = writeOptions.provenance.merging(output.details) { _, run in run }
         p["Software"] = p["Software"] ?? "n2sp"
         p["n2sp.input"] = input.lastPathComponent
         p["n2sp.input.sha256"] = digest
