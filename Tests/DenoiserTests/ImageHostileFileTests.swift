@@ -156,3 +156,70 @@ final class ImageHostileFileTests: XCTestCase {
         }
     }
 }
+
+extension ImageHostileFileTests {
+    /// A gray JPEG whose frame header is rewritten to declare 4 components (libjpeg then takes it as CMYK,
+    /// as it does for real Adobe CMYK files without an APP14 marker): refused as unsupported, by name.
+    func testCMYKJPEGIsRefusedClearly() throws {
+        var image = try ImageCodec.read(Fixtures.data("Set12/01.png"))
+        image.format = .jpeg
+        let url = dir.appendingPathComponent("gray.jpg")
+        try ImageCodec.write(image, to: url, options: .init(fsync: false))
+        var jpeg = Array(try Data(contentsOf: url))
+        let sof = try XCTUnwrap((0..<(jpeg.count - 1)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        XCTAssertEqual(jpeg[sof + 9], 1, "expected a 1-component frame")
+        let length = Int(jpeg[sof + 2]) << 8 | Int(jpeg[sof + 3])
+        jpeg[sof + 3] = UInt8(length + 9)  // 8 + 3·1 = 11 → 20 (fits one byte)
+        jpeg[sof + 9] = 4
+        // Components 2…4: ids 2, 3, 4, sampling 1×1, quantisation table 0.
+        jpeg.insert(contentsOf: [2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0], at: sof + 2 + length)
+        try expectError(jpeg, name: "cmyk.jpg") {
+            if case .unsupported(_, let why) = $0 { return why.contains("CMYK") } else { return false }
+        }
+    }
+}
+
+extension ImageHostileFileTests {
+    /// Random damage (flipped bytes, cuts, spliced garbage) to valid PNG and JPEG files never crashes the
+    /// process: every read either succeeds or throws an `ImageError` naming the file. 400 cases each run
+    /// in well under a second.
+    func testRandomDamageNeverCrashes() throws {
+        var image = try ImageCodec.read(Fixtures.data("Set12/04.png"))
+        let pngURL = dir.appendingPathComponent("seed.png")
+        try ImageCodec.write(image, to: pngURL, options: .init(fsync: false))
+        image.format = .jpeg
+        let jpegURL = dir.appendingPathComponent("seed.jpg")
+        try ImageCodec.write(image, to: jpegURL, options: .init(fsync: false))
+        var rng = ImageTestFiles.Random(seed: 42)
+        var outcomes: [String: Int] = [:]
+        for (seedURL, name) in [(pngURL, "png"), (jpegURL, "jpg")] {
+            let original = Array(try Data(contentsOf: seedURL))
+            for i in 0..<200 {
+                var bytes = original
+                switch rng.next() % 3 {
+                case 0:
+                    for _ in 0..<(1 + Int(rng.next() % 4)) {
+                        let at = Int(rng.next() % UInt64(bytes.count))
+                        bytes[at] ^= UInt8(1 + rng.next() % 255)
+                    }
+                case 1:
+                    bytes = Array(bytes.prefix(1 + Int(rng.next() % UInt64(bytes.count - 1))))
+                default:
+                    let at = Int(rng.next() % UInt64(bytes.count))
+                    bytes.insert(contentsOf: rng.uint8s(1 + Int(rng.next() % 64)), at: at)
+                }
+                let url = dir.appendingPathComponent("fuzz-\(i).\(name)")
+                try ImageTestFiles.write(bytes, to: url)
+                do {
+                    _ = try ImageCodec.read(url)
+                    outcomes["ok", default: 0] += 1
+                } catch {
+                    XCTAssertEqual(error.path, url.path)
+                    outcomes["\(name) \(String(describing: error).split(separator: ":")[1].split(separator: " ").prefix(3).joined(separator: " "))", default: 0] += 1
+                }
+                try FileManager.default.removeItem(at: url)
+            }
+        }
+        print("fuzz outcomes: \(outcomes.sorted { $0.key < $1.key })")
+    }
+}
