@@ -54,7 +54,7 @@ struct DenoiseCommand: ParsableCommand {
     @Flag(help: "Also write <name><suffix>-compare.png: before | after, side by side, 8-bit.")
     var compare = false
 
-    @Option(help: "When the output name exists: 'never' replaces it but picks the next free name; 'fail' refuses.")
+    @Option(help: "Existing files are never replaced. When the output name is taken: 'never' picks the next free name, 'fail' fails the file.")
     var overwrite: OutputConflictPolicy = .uniqueName
 
     @Flag(help: "Descend into subfolders of folder inputs.")
@@ -110,7 +110,7 @@ struct DenoiseCommand: ParsableCommand {
 
         log("model \(modelPath): \(weights.architecture)")
         let progress = Progress(total: files.count)
-        var failures: [ImageError] = problems
+        var failures: [String] = problems.map(\.description)
         var denoised = 0
         var megapixels = 0.0
         let clock = ContinuousClock()
@@ -123,11 +123,14 @@ struct DenoiseCommand: ParsableCommand {
                 megapixels += Double(r.info.pixelCount) / 1e6
                 let kind = "\(r.info.width)x\(r.info.height) \(r.info.colorChannels == 1 ? "gray" : "RGB")"
                     + "\(r.info.hasAlpha ? "+alpha" : "") \(r.info.bitDepth)-bit \(r.info.format)"
-                progress.report("\(file.path) -> \(r.output.path) (\(kind), \(seconds(r.totalTime)) s)"
+                progress.report("\(file.path) -> \(r.output.path) (\(kind), \(seconds(r.totalTime)) s: read \(seconds(r.readTime)), "
+                                + "denoise \(seconds(r.denoiseTime)), write \(seconds(r.writeTime)))"
                                 + (r.comparison.map { ", compare \($0.lastPathComponent)" } ?? ""), failed: false)
             } catch {
-                failures.append(error)
-                progress.report("FAILED \(error)", failed: true)
+                // Name the input even when the error is about the output (e.g. its name is taken).
+                let line = error.path == file.path ? error.description : "\(file.path): \(error)"
+                failures.append(line)
+                progress.report("FAILED \(line)", failed: true)
             }
         }
         progress.done()
@@ -190,7 +193,8 @@ enum DefaultModel {
             dir = dir.deletingLastPathComponent()
         }
         result.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(relative))
-        return result
+        var seen = Set<String>()
+        return result.filter { seen.insert($0.standardizedFileURL.path).inserted }
     }
 
     static func find() throws -> String {

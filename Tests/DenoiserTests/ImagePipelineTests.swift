@@ -44,7 +44,8 @@ final class ImagePipelineTests: XCTestCase {
         let input = try write(ImageTestFiles.randomImage(width: 8, height: 8, colorChannels: 1, bitDepth: 8, alpha: false), "a.png")
         let squatter = outDir.appendingPathComponent("a-denoised.png")
         try Data("not mine".utf8).write(to: squatter)
-        let pipeline = ImageDenoisingPipeline(denoiser: Recorder())
+        let recorder = Recorder()
+        let pipeline = ImageDenoisingPipeline(denoiser: recorder)
 
         let first = try pipeline.process(input, into: outDir)
         XCTAssertEqual(first.output.lastPathComponent, "a-denoised-2.png")
@@ -61,6 +62,7 @@ final class ImagePipelineTests: XCTestCase {
         }
         XCTAssertEqual(try outputNames().count, 3)
         XCTAssertEqual(try Data(contentsOf: squatter), Data("not mine".utf8))
+        XCTAssertEqual(recorder.seen.count, 2, "a taken name under .fail is refused before denoising")
 
         // Custom suffix; a fresh name goes through under either policy.
         strict.suffix = "_clean"

@@ -23,7 +23,9 @@ public struct ImageDenoisingResult: Sendable {
 ///
 /// - Output keeps the input's format, bit depth, colour channels and alpha (alpha is copied untouched).
 ///   Palette PNGs are written as RGB(A) 8-bit PNGs: denoised colours leave the palette. 1/2/4-bit gray
-///   PNGs are written as 8-bit gray. JPEG output is re-encoded with `writeOptions` (quality 95, 4:4:4).
+///   PNGs are written as 8-bit gray; a tRNS colour key becomes a real alpha channel. JPEG output is
+///   re-encoded with `writeOptions` (quality 95, 4:4:4). Ancillary chunks of the input (gAMA, iCCP, EXIF
+///   …) are not copied: the samples are passed on as numbers, never colour-managed.
 /// - Naming: `<stem><suffix>.<ext>` in the output folder, where `<ext>` is the input's own extension when
 ///   it names the file's real format (`.JPG`, `.jpeg`, `.png` kept as is), else `png`/`jpg`. When that
 ///   name is taken, `.uniqueName` tries `-2`, `-3`, …; `.fail` refuses. Existing files are never replaced,
@@ -63,6 +65,15 @@ public struct ImageDenoisingPipeline {
 
         let start = clock.now
         let (decoded, info) = try ImageCodec.readWithInfo(input, limits: limits)
+        let stem = input.deletingPathExtension().lastPathComponent
+        let ext = ImageFormat(pathExtension: input.pathExtension) == decoded.format ? input.pathExtension
+            : decoded.format.preferredExtension
+        if conflictPolicy == .fail {
+            // Fail before spending the denoising time; the publish step re-checks atomically.
+            let target = outputDirectory.appendingPathComponent(
+                OutputPublisher.candidateName(stem: stem, suffix: suffix, extension: ext, attempt: 1))
+            if FileManager.default.fileExists(atPath: target.path) { throw .outputExists(path: target.path) }
+        }
         let digest: String
         do { digest = try SHA256.hex(ofFileAt: input) } catch {
             throw .unreadable(path: input.path, reason: "\(error)")
@@ -83,9 +94,6 @@ public struct ImageDenoisingPipeline {
 
         var options = writeOptions
         options.provenance = provenance(for: input, image: decoded, digest: digest, output: denoised)
-        let stem = input.deletingPathExtension().lastPathComponent
-        let ext = ImageFormat(pathExtension: input.pathExtension) == decoded.format ? input.pathExtension
-            : decoded.format.preferredExtension
         let output = try OutputPublisher.publish(
             in: outputDirectory, stem: stem, suffix: suffix, extension: ext, policy: conflictPolicy
         ) { (temp: URL) throws(ImageError) in
