@@ -20,7 +20,7 @@ final class ImagePipelineTests: XCTestCase {
 
     /// A stand-in denoiser: brightens by 10 (so outputs differ from inputs and clipping shows at 255),
     /// records what it was given, and reports made-up statistics.
-    final class Recorder: ImageDenoising {
+    final class Recorder: ImageDenoising, @unchecked Sendable {  // used from one thread per test
         var seen: [FloatImage] = []
         func denoise(_ image: FloatImage) throws -> DenoiserOutput {
             seen.append(image)

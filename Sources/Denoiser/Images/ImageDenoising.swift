@@ -27,15 +27,16 @@ public struct DenoiserOutput: Sendable {
 
 /// Something that denoises a float image: the real `InferenceEngine`, or a stand-in in tests.
 /// Input and output hold colour channels only, in the file's own scale (0…255 or 0…65535).
-public protocol ImageDenoising {
+/// Sendable so a pipeline can be handed to worker threads (the engine serialises its own passes).
+public protocol ImageDenoising: Sendable {
     func denoise(_ image: FloatImage) throws -> DenoiserOutput
 }
 
 /// An `ImageDenoising` made from a closure (tests, tools, wrapping any `predict`-like function).
 public struct ClosureDenoiser: ImageDenoising {
-    private let body: (FloatImage) throws -> FloatImage
+    private let body: @Sendable (FloatImage) throws -> FloatImage
 
-    public init(_ body: @escaping (FloatImage) throws -> FloatImage) {
+    public init(_ body: @escaping @Sendable (FloatImage) throws -> FloatImage) {
         self.body = body
     }
 

@@ -32,7 +32,7 @@ public struct ImageDenoisingResult: Sendable {
 ///   even when another process creates the name concurrently (rename with RENAME_NOREPLACE).
 /// - Colour: the denoiser gets all colour channels at once; a 1-channel model denoises each independently
 ///   (the engine does this), a 3-channel model takes RGB as is.
-public struct ImageDenoisingPipeline {
+public struct ImageDenoisingPipeline: Sendable {
     public var denoiser: any ImageDenoising
     public var limits: ImageLimits
     /// Added to the input's stem: `photo.png` → `photo-denoised.png`.
