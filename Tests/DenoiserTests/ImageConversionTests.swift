@@ -1,6 +1,6 @@
 import XCTest
 
-@testable import Denoiser
+import Denoiser
 
 /// Float ↔ integer conversion: clip, then round half away from zero (documented on `DecodedImage`).
 final class ImageConversionTests: XCTestCase {

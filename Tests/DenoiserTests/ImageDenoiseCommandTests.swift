@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import Denoiser
+import Denoiser
 
 /// `n2sp denoise` as a user runs it: the real binary (built next to this test bundle) on a real folder
 /// with the fixture checkpoint, good and bad files mixed.

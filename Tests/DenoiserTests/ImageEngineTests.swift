@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import Denoiser
+import Denoiser
 
 /// The file pipeline with the real `InferenceEngine` and the real fixture checkpoint (`tf-ckpt-small`, a
 /// 3-step model: its outputs are not pretty, but they must be produced and must equal the engine's).

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import Denoiser
+import Denoiser
 
 /// Hostile or broken inputs each fail with their own `ImageError`, naming the file, before any pixel buffer
 /// is allocated.

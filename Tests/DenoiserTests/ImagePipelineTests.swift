@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import Denoiser
+import Denoiser
 
 final class ImagePipelineTests: XCTestCase {
     var inDir: URL!
