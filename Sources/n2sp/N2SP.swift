@@ -12,6 +12,7 @@ struct N2SP: AsyncParsableCommand {
             """,
         subcommands: [
             // one line per subcommand; keep alphabetical
+            BenchCommand.self,
             DenoiseCommand.self,
             ImportCheckpointCommand.self,
             InspectCommand.self,

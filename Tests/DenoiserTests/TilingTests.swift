@@ -108,7 +108,11 @@ final class TilingTests: XCTestCase {
     func testPaperModelPlanFor4096Squared() throws {
         let engine = try InferenceEngine(weights: .glorotInitialized(.paper))
         let layout = engine.tileLayout(height: 4096, width: 4096)
-        let ws = engine.workspaceBytes(for: TensorShape(height: layout.tileHeight, width: layout.tileWidth, channels: 1))
+        let shape = TensorShape(height: layout.tileHeight, width: layout.tileWidth, channels: 1)
+        let ws = engine.workspaceBytes(for: shape)
+        // deeper levels live inside level 1's temporaries: 4·96 + 2 floats per pixel + scratch
+        XCTAssertTrue(InferenceWorkspace.plan(engine.layers, shape: shape, chunkBytes: engine.options.im2colChunkBytes).overlaid)
+        XCTAssertLessThan(ws, shape.pixelCount * 386 * 4 + (64 << 20))
         XCTAssertLessThanOrEqual(ws, 1 << 30)
         let imageBuffers = 2 * 4096 * 4096 * 4  // FloatImage in + out
         XCTAssertLessThan(ws + imageBuffers, 1_500_000_000)
