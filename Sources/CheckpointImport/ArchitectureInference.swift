@@ -56,12 +56,27 @@ enum ArchitectureInference {
         } catch {
             throw .notNoise2Same("the variables describe an unusable network (\(error))")
         }
+        if let problem = implausibility(of: architecture) { throw .notNoise2Same(problem) }
         return architecture
+    }
+
+    /// Residual blocks per level beyond which a file is hostile rather than a model (`validate()` has no
+    /// upper bound, and `parameterSpecs` would loop over a block count such as `res_999999999`).
+    static let maximumBlocksPerLevel = 64
+
+    /// Why an architecture read from a file cannot be real, or nil.
+    static func implausibility(of architecture: ModelArchitecture) -> String? {
+        let sizes = architecture.encodingBlockSizes + architecture.decodingBlockSizes + [architecture.bottomBlockSize]
+        guard sizes.allSatisfy({ $0 <= maximumBlocksPerLevel }) else {
+            return "block sizes \(sizes) exceed \(maximumBlocksPerLevel) residual blocks per level"
+        }
+        return nil
     }
 
     /// `encoding_block_3` → 3 for prefix `encoding_block_`.
     private static func number(_ component: Substring, after prefix: String) -> Int? {
-        guard component.hasPrefix(prefix) else { return nil }
-        return Int(component.dropFirst(prefix.count))
+        guard component.hasPrefix(prefix), let value = Int(component.dropFirst(prefix.count)), value >= 0,
+              value < 1 << 20 else { return nil }
+        return value
     }
 }

@@ -98,6 +98,9 @@ public enum SafetensorsFile {
         do { try architecture.validate() } catch {
             throw SafetensorsError.invalidMetadata(file: file, reason: "\(error)")
         }
+        if let problem = ArchitectureInference.implausibility(of: architecture) {
+            throw SafetensorsError.invalidMetadata(file: file, reason: problem)
+        }
         if let version = contents.metadata[MetadataKey.formatVersion], version != formatVersion {
             throw SafetensorsError.invalidMetadata(file: file, reason: "format_version \(version); this build reads version \(formatVersion)")
         }
