@@ -118,7 +118,10 @@ struct DenoiseCommand: ParsableCommand {
         for (index, file) in files.enumerated() {
             progress.begin(index: index, name: file.lastPathComponent)
             do {
-                let r = try pipeline.process(file, into: outputURL)
+                let r = try pipeline.process(file, into: outputURL) { done, total in
+                    progress.step(done, of: total)
+                    return true
+                }
                 denoised += 1
                 megapixels += Double(r.info.pixelCount) / 1e6
                 let kind = "\(r.info.width)x\(r.info.height) \(r.info.colorChannels == 1 ? "gray" : "RGB")"
@@ -217,14 +220,21 @@ final class Progress {
     func begin(index: Int, name: String) {
         current = index
         self.name = name
-        if isTTY {
-            let width = 30
-            let filled = total == 0 ? width : width * index / total
-            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            write("\r\u{1B}[K[\(bar)] \(index)/\(total) \(name)")
-        } else {
-            write("[\(index + 1)/\(total)] \(name)\n")
-        }
+        if isTTY { draw(fraction: 0, detail: "") } else { write("[\(index + 1)/\(total)] \(name)\n") }
+    }
+
+    /// Work inside the current file (tiles, from the engine): moves the bar within the file's share.
+    func step(_ done: Int, of units: Int) {
+        guard isTTY, units > 1 else { return }
+        draw(fraction: Double(done) / Double(units), detail: " (tile \(done)/\(units))")
+    }
+
+    private func draw(fraction: Double, detail: String) {
+        let width = 30
+        let position = total == 0 ? 1 : (Double(current) + fraction) / Double(total)
+        let filled = min(width, Int(Double(width) * position))
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        write("\r\u{1B}[K[\(bar)] \(current)/\(total) \(name)\(detail)")
     }
 
     /// Reports one finished file on its own line (the bar is redrawn by the next `begin`): successes on

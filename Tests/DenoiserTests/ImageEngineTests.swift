@@ -59,7 +59,13 @@ final class ImageEngineTests: XCTestCase {
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
 
         let engine = try fixtureEngine(EngineOptions(threads: 2, maximumTileSide: 32))
-        let result = try ImageDenoisingPipeline(denoiser: engine).process(input, into: outDir)
+        let ticks = UnsafeSendableBox<[Int]>([])
+        let result = try ImageDenoisingPipeline(denoiser: engine).process(input, into: outDir) { done, total in
+            ticks.mutate { $0.append(total - done) }
+            return true
+        }
+        XCTAssertGreaterThan(ticks.value.count, 3, "per-tile progress from the engine")
+        XCTAssertEqual(ticks.value.last, 0)
         let written = try ImageCodec.read(result.output)
         XCTAssertEqual(written.bitDepth, 16)
         XCTAssertEqual(written.alpha, image.alpha)

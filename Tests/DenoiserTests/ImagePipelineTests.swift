@@ -22,7 +22,7 @@ final class ImagePipelineTests: XCTestCase {
     /// records what it was given, and reports made-up statistics.
     final class Recorder: ImageDenoising, @unchecked Sendable {  // used from one thread per test
         var seen: [FloatImage] = []
-        func denoise(_ image: FloatImage) throws -> DenoiserOutput {
+        func denoise(_ image: FloatImage, progress: DenoisingProgress?) throws -> DenoiserOutput {
             seen.append(image)
             var out = image
             for i in out.pixels.indices { out.pixels[i] += 10 }
@@ -67,6 +67,22 @@ final class ImagePipelineTests: XCTestCase {
         // Custom suffix; a fresh name goes through under either policy.
         strict.suffix = "_clean"
         XCTAssertEqual(try strict.process(input, into: outDir).output.lastPathComponent, "a_clean.png")
+    }
+
+    /// Progress reaches the denoiser; returning false cancels the file and nothing is written.
+    func testProgressAndCancellation() throws {
+        let input = try write(ImageTestFiles.randomImage(width: 4, height: 4, colorChannels: 1, bitDepth: 8, alpha: false), "p.png")
+        let pipeline = ImageDenoisingPipeline(denoiser: ClosureDenoiser { $0 })
+        let calls = UnsafeSendableBox<[[Int]]>([])
+        _ = try pipeline.process(input, into: outDir) { done, total in
+            calls.mutate { $0.append([done, total]) }
+            return true
+        }
+        XCTAssertEqual(calls.value, [[0, 1], [1, 1]])
+        XCTAssertThrowsError(try pipeline.process(input, into: outDir) { _, _ in false }) {
+            XCTAssertEqual($0 as? ImageError, .cancelled(path: input.path))
+        }
+        XCTAssertEqual(try outputNames(), ["p-denoised.png"])
     }
 
     func testUniqueNameHelper() {

@@ -29,7 +29,16 @@ public struct DenoiserOutput: Sendable {
 /// Input and output hold colour channels only, in the file's own scale (0…255 or 0…65535).
 /// Sendable so a pipeline can be handed to worker threads (the engine serialises its own passes).
 public protocol ImageDenoising: Sendable {
-    func denoise(_ image: FloatImage) throws -> DenoiserOutput
+    /// `progress`, if given, is called with (units done, units in total) as work proceeds (tiles, for the
+    /// engine); returning `false` asks the denoiser to stop, which it does by throwing.
+    func denoise(_ image: FloatImage, progress: DenoisingProgress?) throws -> DenoiserOutput
+}
+
+/// (completed, total) → keep going?
+public typealias DenoisingProgress = (_ completed: Int, _ total: Int) -> Bool
+
+extension ImageDenoising {
+    public func denoise(_ image: FloatImage) throws -> DenoiserOutput { try denoise(image, progress: nil) }
 }
 
 /// An `ImageDenoising` made from a closure (tests, tools, wrapping any `predict`-like function).
@@ -40,7 +49,11 @@ public struct ClosureDenoiser: ImageDenoising {
         self.body = body
     }
 
-    public func denoise(_ image: FloatImage) throws -> DenoiserOutput {
-        DenoiserOutput(image: try body(image))
+    /// Reports (0, 1) before and (1, 1) after the closure; stops before it if asked to.
+    public func denoise(_ image: FloatImage, progress: DenoisingProgress?) throws -> DenoiserOutput {
+        if let progress, !progress(0, 1) { throw CancellationError() }
+        let output = DenoiserOutput(image: try body(image))
+        _ = progress?(1, 1)
+        return output
     }
 }

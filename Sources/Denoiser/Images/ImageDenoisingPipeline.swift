@@ -55,8 +55,11 @@ public struct ImageDenoisingPipeline: Sendable {
         self.writeComparison = writeComparison
     }
 
-    /// Denoises `input` into `outputDirectory` (which must exist).
-    public func process(_ input: URL, into outputDirectory: URL) throws(ImageError) -> ImageDenoisingResult {
+    /// Denoises `input` into `outputDirectory` (which must exist). `progress` is handed to the denoiser
+    /// (tiles done / total for the engine); returning `false` from it cancels the file (`.cancelled`).
+    public func process(_ input: URL, into outputDirectory: URL, progress: DenoisingProgress? = nil)
+        throws(ImageError) -> ImageDenoisingResult
+    {
         let clock = ContinuousClock()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: outputDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -81,7 +84,16 @@ public struct ImageDenoisingPipeline: Sendable {
         let readDone = clock.now
 
         let denoised: DenoiserOutput
-        do { denoised = try denoiser.denoise(decoded.floatImage()) } catch {
+        var stopped = false
+        let watched: DenoisingProgress? = progress.map { report in
+            { done, total in
+                let goOn = report(done, total)
+                if !goOn { stopped = true }
+                return goOn
+            }
+        }
+        do { denoised = try denoiser.denoise(decoded.floatImage(), progress: watched) } catch {
+            if stopped { throw .cancelled(path: input.path) }
             throw .denoiserFailed(path: input.path, reason: "\(error)")
         }
         let out = denoised.image

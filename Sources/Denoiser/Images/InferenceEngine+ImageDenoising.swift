@@ -2,8 +2,8 @@
 /// The engine denoises each colour channel independently when the model has one channel, and takes RGB
 /// directly when the model has three.
 extension InferenceEngine: ImageDenoising {
-    public func denoise(_ image: FloatImage) throws -> DenoiserOutput {
-        let (output, report) = try predictReporting(image)
+    public func denoise(_ image: FloatImage, progress: DenoisingProgress?) throws -> DenoiserOutput {
+        let (output, report) = try predictReporting(image, progress: progress)
         let tiling = report.tilesPerPass == 1
             ? "whole image (\(report.paddedWidth)x\(report.paddedHeight) padded)"
             : "\(report.tilesPerPass) tiles of \(report.tileWidth)x\(report.tileHeight) per pass "
