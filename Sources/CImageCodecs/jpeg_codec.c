@@ -203,8 +203,13 @@ int cic_jpeg_decode(const char *path, const cic_limits *limits, const cic_info *
 
 /* ---- writing ---- */
 
+static int is_exif(const cic_jpeg_marker *m) {
+    return m->marker == 0xE1 && m->length >= 6 && memcmp(m->data, "Exif\0\0", 6) == 0;
+}
+
 static int encode_guarded(j_compress_ptr cinfo, jpeg_err *e, FILE *fp, const uint8_t *pixels, uint32_t width,
-                          uint32_t height, int channels, int quality, int subsample, const char *comment) {
+                          uint32_t height, int channels, int quality, int subsample, const char *comment,
+                          const cic_jpeg_marker *markers, int marker_count) {
     if (setjmp(e->jump)) return e->status != CIC_OK ? e->status : CIC_ERR_IO;
     jpeg_stdio_dest(cinfo, fp);
     cinfo->image_width = width;
@@ -218,7 +223,15 @@ static int encode_guarded(j_compress_ptr cinfo, jpeg_err *e, FILE *fp, const uin
         cinfo->comp_info[0].h_samp_factor = 1;
         cinfo->comp_info[0].v_samp_factor = 1;
     }
+    for (int i = 0; i < marker_count; i++)
+        if (is_exif(&markers[i])) cinfo->write_JFIF_header = FALSE;
     jpeg_start_compress(cinfo, TRUE);
+    for (int i = 0; i < marker_count; i++) {
+        const cic_jpeg_marker *m = &markers[i];
+        int app_or_com = (m->marker >= 0xE0 && m->marker <= 0xEF) || m->marker == 0xFE;
+        if (app_or_com && m->data != NULL && m->length <= 65533)
+            jpeg_write_marker(cinfo, m->marker, (const JOCTET *)m->data, m->length);
+    }
     if (comment != NULL && comment[0] != 0) {
         size_t n = strlen(comment);
         if (n > 65533) n = 65533;
@@ -239,10 +252,11 @@ static int encode_guarded(j_compress_ptr cinfo, jpeg_err *e, FILE *fp, const uin
 }
 
 int cic_jpeg_encode(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height, int32_t channels,
-                    int32_t quality, int32_t subsample_chroma, const char *comment, int32_t do_fsync, char *err,
-                    size_t errlen) {
+                    int32_t quality, int32_t subsample_chroma, const char *comment, const cic_jpeg_marker *markers,
+                    int32_t marker_count, int32_t do_fsync, char *err, size_t errlen) {
     if (path == NULL || pixels == NULL || width == 0 || height == 0 || width > JPEG_MAX_DIMENSION ||
-        height > JPEG_MAX_DIMENSION || (channels != 1 && channels != 3) || quality < 1 || quality > 100) {
+        height > JPEG_MAX_DIMENSION || (channels != 1 && channels != 3) || quality < 1 || quality > 100 ||
+        marker_count < 0 || (marker_count > 0 && markers == NULL)) {
         cic_message(err, errlen, "invalid arguments for a JPEG (%u x %u, %d channels, quality %d)", width, height,
                     channels, quality);
         return CIC_ERR_ARGUMENT;
@@ -258,7 +272,8 @@ int cic_jpeg_encode(const char *path, const uint8_t *pixels, uint32_t width, uin
         status = CIC_ERR_IO;
     } else {
         jpeg_create_compress(&cinfo);
-        status = encode_guarded(&cinfo, &e, fp, pixels, width, height, channels, quality, subsample_chroma, comment);
+        status = encode_guarded(&cinfo, &e, fp, pixels, width, height, channels, quality, subsample_chroma, comment,
+                                markers, marker_count);
     }
     jpeg_destroy_compress(&cinfo);
     if (status != CIC_OK) {

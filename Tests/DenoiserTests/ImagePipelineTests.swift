@@ -235,3 +235,38 @@ final class UnsafeSendableBox<T>: @unchecked Sendable {
     var value: T { lock.withLock { stored } }
     func mutate(_ body: (inout T) -> Void) { lock.withLock { body(&stored) } }
 }
+
+extension ImagePipelineTests {
+    /// A camera-style JPEG keeps its EXIF block (orientation!) and ICC profile: the output carries the
+    /// same segments byte for byte, EXIF first after SOI (no JFIF APP0 then), and still decodes.
+    func testJPEGKeepsExifAndICCProfile() throws {
+        var image = try ImageCodec.read(Fixtures.data("Set12/06.png"))
+        image.format = .jpeg
+        let plain = inDir.appendingPathComponent("plain.jpg")
+        try ImageCodec.write(image, to: plain, options: .init(fsync: false))
+        // EXIF: big-endian TIFF header, one IFD entry: Orientation (0x0112), SHORT, 1, value 6 (rotate 90° CW).
+        let exif: [UInt8] = Array("Exif\0\0".utf8) + [0x4D, 0x4D, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]
+        let icc: [UInt8] = Array("ICC_PROFILE\0".utf8) + [1, 1] + (0..<300).map { UInt8($0 % 251) }
+        func segment(_ marker: UInt8, _ payload: [UInt8]) -> [UInt8] {
+            [0xFF, marker, UInt8((payload.count + 2) >> 8), UInt8((payload.count + 2) & 0xFF)] + payload
+        }
+        var bytes = Array(try Data(contentsOf: plain))
+        bytes.insert(contentsOf: segment(0xE1, exif) + segment(0xE2, icc), at: 2)
+        let camera = inDir.appendingPathComponent("camera.jpg")
+        try ImageTestFiles.write(bytes, to: camera)
+
+        let decoded = try ImageCodec.read(camera)
+        XCTAssertEqual(decoded.carriedSegments, [JPEGSegment(marker: 0xE1, payload: exif), JPEGSegment(marker: 0xE2, payload: icc)])
+        let result = try ImageDenoisingPipeline(denoiser: Recorder()).process(camera, into: outDir)
+        let out = Array(try Data(contentsOf: result.output))
+        XCTAssertEqual(Array(out.prefix(2 + 4 + exif.count)), [0xFF, 0xD8] + segment(0xE1, exif), "SOI, then the EXIF APP1")
+        XCTAssertNotNil(Data(out).range(of: Data(segment(0xE2, icc))))
+        XCTAssertNil(Data(out).range(of: Data("JFIF\0".utf8)), "EXIF files must not start with a JFIF APP0")
+        XCTAssertEqual(try ImageCodec.read(result.output).carriedSegments, decoded.carriedSegments)
+        // A PNG written from the same image carries none of it (PNG output of JPEG input is not a thing the
+        // pipeline does, but the codec must not choke on it).
+        let png = outDir.appendingPathComponent("as.png")
+        try ImageCodec.write(decoded, to: png, format: .png, options: .init(fsync: false))
+        XCTAssertEqual(try ImageCodec.read(png).carriedSegments, [])
+    }
+}

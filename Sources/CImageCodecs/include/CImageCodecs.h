@@ -76,10 +76,19 @@ int cic_jpeg_decode(const char *path, const cic_limits *limits, const cic_info *
 int cic_png_encode(const char *path, const void *pixels, uint32_t width, uint32_t height, int32_t channels,
                    int32_t bit_depth, const cic_text *texts, int32_t text_count, int32_t compression_level,
                    int32_t do_fsync, char *err, size_t errlen);
-/* JPEG comment (COM marker) longer than 65533 bytes is cut to that length (the marker's maximum). */
+/* A marker segment to write into a JPEG (e.g. EXIF APP1 or ICC APP2 carried over from the input). */
+typedef struct {
+    int32_t marker;        /* second marker byte, 0xE0…0xEF (APPn) or 0xFE (COM) */
+    const uint8_t *data;   /* payload without the length field */
+    uint32_t length;       /* ≤ 65533; longer segments are skipped */
+} cic_jpeg_marker;
+
+/* JPEG comment (COM marker) longer than 65533 bytes is cut to that length (the marker's maximum).
+ * `markers` are written right after SOI (before the comment); when one is an EXIF APP1, no JFIF APP0 is
+ * written, because EXIF requires its APP1 to come first. */
 int cic_jpeg_encode(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height, int32_t channels,
-                    int32_t quality, int32_t subsample_chroma, const char *comment, int32_t do_fsync, char *err,
-                    size_t errlen);
+                    int32_t quality, int32_t subsample_chroma, const char *comment, const cic_jpeg_marker *markers,
+                    int32_t marker_count, int32_t do_fsync, char *err, size_t errlen);
 
 /* Moves `from` to `to` without ever replacing `to` (renameat2 RENAME_NOREPLACE, or link+unlink where the
  * file system lacks it). CIC_ERR_EXISTS when `to` exists. */

@@ -48,17 +48,36 @@ extension ImageCodec {
             guard !image.hasAlpha else { throw .unsupported(path: path, reason: "JPEG cannot store an alpha channel") }
             guard case .uint8(let samples) = image.samples else { preconditionFailure("8-bit image without 8-bit samples") }
             let comment = jpegComment(options.provenance)
-            (status, message) = samples.withUnsafeBufferPointer { px in
-                withErrorBuffer { err, len in
-                    cic_jpeg_encode(path, px.baseAddress, UInt32(image.width), UInt32(image.height),
-                                    Int32(image.colorChannels), Int32(options.jpegQuality),
-                                    options.jpegChromaSubsampling ? 1 : 0, comment, options.fsync ? 1 : 0, err, len)
-                }
-            }
+            (status, message) = writeJPEG(samples, image: image, path: path, comment: comment, options: options)
         }
         guard status == CIC_OK else {
             if status == CIC_ERR_EXISTS { throw .outputExists(path: path) }
             throw .writeFailed(path: path, reason: message)
+        }
+    }
+
+    private static func writeJPEG(_ samples: [UInt8], image: DecodedImage, path: String, comment: String,
+                                  options: ImageWriteOptions) -> (Int32, String) {
+        // Pin every carried payload for the duration of the call (nested closures, one per segment).
+        func withMarkers(_ index: Int, _ built: [cic_jpeg_marker], _ body: ([cic_jpeg_marker]) -> (Int32, String)) -> (Int32, String) {
+            guard index < image.carriedSegments.count else { return body(built) }
+            let segment = image.carriedSegments[index]
+            return segment.payload.withUnsafeBufferPointer { payload in
+                withMarkers(index + 1, built + [cic_jpeg_marker(marker: Int32(segment.marker), data: payload.baseAddress,
+                                                                 length: UInt32(payload.count))], body)
+            }
+        }
+        return withMarkers(0, []) { markers in
+            markers.withUnsafeBufferPointer { m in
+                samples.withUnsafeBufferPointer { px in
+                    withErrorBuffer { err, len in
+                        cic_jpeg_encode(path, px.baseAddress, UInt32(image.width), UInt32(image.height),
+                                        Int32(image.colorChannels), Int32(options.jpegQuality),
+                                        options.jpegChromaSubsampling ? 1 : 0, comment, m.baseAddress, Int32(m.count),
+                                        options.fsync ? 1 : 0, err, len)
+                    }
+                }
+            }
         }
     }
 

@@ -91,7 +91,8 @@ public enum ImageCodec {
             colour = interleaved
         }
         let image = DecodedImage(format: info.format, width: info.width, height: info.height,
-                                 colorChannels: info.colorChannels, samples: colour, alpha: alpha, wasPalette: info.isPalette)
+                                 colorChannels: info.colorChannels, samples: colour, alpha: alpha, wasPalette: info.isPalette,
+                                 carriedSegments: info.format == .jpeg ? JPEGSegment.carried(fromHeaderOf: url) : [])
         return (image, info)
     }
 
