@@ -266,7 +266,8 @@ static int is_ascii(const char *s) {
 }
 
 static int encode_guarded(png_ctx *c, png_structp png, png_infop info, const uint8_t *pixels, uint32_t width,
-                          uint32_t height, int channels, int bits, png_text *texts, int text_count, int level) {
+                          uint32_t height, int channels, int bits, png_text *texts, int text_count,
+                          png_unknown_chunk *raw, int raw_count, png_byte *raw_names, int level) {
     /* While writing, libpng's own errors mean it rejected what we asked for (e.g. a bad text keyword). */
     if (setjmp(png_jmpbuf(png))) return c->status == CIC_ERR_CORRUPT ? CIC_ERR_ARGUMENT : c->status;
     static const int color_types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
@@ -275,6 +276,12 @@ static int encode_guarded(png_ctx *c, png_structp png, png_infop info, const uin
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_compression_level(png, level);
     if (text_count > 0) png_set_text(png, info, texts, text_count);
+    if (raw_count > 0) {
+        /* Written as "unknown" chunks: libpng copies them verbatim after IHDR. Colour chunks are not
+         * safe-to-copy, so libpng must be told to keep them (HANDLE_CHUNK_ALWAYS). */
+        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, raw_names, raw_count);
+        png_set_unknown_chunks(png, info, raw, raw_count);
+    }
     png_write_info(png, info);
     if (bits == 16 && host_is_little_endian()) png_set_swap(png);
     size_t rowbytes = (size_t)width * (size_t)channels * (size_t)(bits / 8);
@@ -284,10 +291,11 @@ static int encode_guarded(png_ctx *c, png_structp png, png_infop info, const uin
 }
 
 int cic_png_encode(const char *path, const void *pixels, uint32_t width, uint32_t height, int32_t channels,
-                   int32_t bit_depth, const cic_text *texts, int32_t text_count, int32_t compression_level,
-                   int32_t do_fsync, char *err, size_t errlen) {
+                   int32_t bit_depth, const cic_text *texts, int32_t text_count, const cic_png_chunk *extra,
+                   int32_t chunk_count, int32_t compression_level, int32_t do_fsync, char *err, size_t errlen) {
     if (path == NULL || pixels == NULL || width == 0 || height == 0 || channels < 1 || channels > 4 ||
         (bit_depth != 8 && bit_depth != 16) || text_count < 0 || (text_count > 0 && texts == NULL) ||
+        chunk_count < 0 || (chunk_count > 0 && extra == NULL) ||
         width > PNG_UINT_31_MAX || height > PNG_UINT_31_MAX) {
         cic_message(err, errlen, "invalid arguments for a PNG (%u x %u, %d channels, %d bits)", width, height,
                     channels, bit_depth);
@@ -317,11 +325,34 @@ int cic_png_encode(const char *path, const void *pixels, uint32_t width, uint32_
             }
         }
     }
+    png_unknown_chunk *raw = NULL;
+    png_byte *raw_names = NULL;
+    if (chunk_count > 0) {
+        raw = calloc((size_t)chunk_count, sizeof *raw);
+        raw_names = calloc((size_t)chunk_count, 5);
+        if (raw == NULL || raw_names == NULL) {
+            free(chunks);
+            free(raw);
+            free(raw_names);
+            cic_message(err, errlen, "out of memory");
+            return CIC_ERR_IO;
+        }
+        for (int i = 0; i < chunk_count; i++) {
+            memcpy(raw[i].name, extra[i].type, 4);
+            raw[i].name[4] = 0;
+            raw[i].data = (png_byte *)extra[i].data;
+            raw[i].size = extra[i].length;
+            raw[i].location = PNG_HAVE_IHDR;
+            memcpy(raw_names + 5 * i, extra[i].type, 4);
+        }
+    }
     int status = CIC_OK;
     png_ctx c = {0};
     c.fp = cic_create_exclusive(path, &status, err, errlen);
     if (c.fp == NULL) {
         free(chunks);
+        free(raw);
+        free(raw_names);
         return status;
     }
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, on_png_error, on_png_warning);
@@ -333,11 +364,13 @@ int cic_png_encode(const char *path, const void *pixels, uint32_t width, uint32_
     } else {
         png_set_write_fn(png, &c, write_fn, flush_fn);
         status = encode_guarded(&c, png, info, (const uint8_t *)pixels, width, height, channels, bit_depth, chunks,
-                                text_count, compression_level);
+                                text_count, raw, chunk_count, raw_names, compression_level);
         png_destroy_write_struct(&png, &info);
         if (status != CIC_OK) cic_message(err, errlen, "%s", c.msg[0] ? c.msg : "libpng failed");
     }
     free(chunks);
+    free(raw);
+    free(raw_names);
     if (status == CIC_OK) {
         status = cic_finish_file(c.fp, do_fsync, err, errlen);
     } else {

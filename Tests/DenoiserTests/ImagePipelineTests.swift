@@ -270,3 +270,34 @@ extension ImagePipelineTests {
         XCTAssertEqual(try ImageCodec.read(png).carriedSegments, [])
     }
 }
+
+extension ImagePipelineTests {
+    /// A PNG's colour-space and pixel-size chunks (gAMA, cHRM, iCCP, pHYs) reach the output byte for byte,
+    /// before IDAT; other ancillary chunks (tIME) do not, and the pixels are still read as plain numbers.
+    func testPNGKeepsColourChunks() throws {
+        let gama = ImageTestFiles.bigEndian(45455)
+        let chrm = [31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000].flatMap { ImageTestFiles.bigEndian(UInt32($0)) }
+        let iccp = Array("test profile\0\0".utf8) + ImageTestFiles.zlibStored((0..<200).map { UInt8($0) })
+        let phys = ImageTestFiles.bigEndian(3780) + ImageTestFiles.bigEndian(3780) + [1]
+        let time: [UInt8] = [0x07, 0xEA, 11, 25, 12, 0, 0]
+        let bytes = ImageTestFiles.png(width: 3, height: 1, bitDepth: 8, colorType: 0, rows: [[10, 20, 30]],
+                                       extraChunks: [("gAMA", gama), ("cHRM", chrm), ("iCCP", iccp), ("pHYs", phys), ("tIME", time)])
+        let input = inDir.appendingPathComponent("managed.png")
+        try ImageTestFiles.write(bytes, to: input)
+        let decoded = try ImageCodec.read(input)
+        XCTAssertEqual(decoded.samples, .uint8([10, 20, 30]))
+        XCTAssertEqual(decoded.carriedChunks.map(\.type), ["gAMA", "cHRM", "iCCP", "pHYs"])
+
+        let result = try ImageDenoisingPipeline(denoiser: Recorder()).process(input, into: outDir)
+        XCTAssertEqual(try ImageCodec.read(result.output).samples, .uint8([20, 30, 40]))
+        let out = try Data(contentsOf: result.output)
+        let idat = try XCTUnwrap(out.range(of: Data("IDAT".utf8))).lowerBound
+        for (type, data) in [("gAMA", gama), ("cHRM", chrm), ("iCCP", iccp), ("pHYs", phys)] {
+            let chunk = Data(ImageTestFiles.chunk(type, data))
+            let at = try XCTUnwrap(out.range(of: chunk), "\(type) missing or changed").lowerBound
+            XCTAssertLessThan(at, idat, "\(type) must precede IDAT")
+        }
+        XCTAssertNil(out.range(of: Data("tIME".utf8)))
+        XCTAssertEqual(try ImageCodec.read(result.output).carriedChunks, decoded.carriedChunks)
+    }
+}

@@ -91,12 +91,30 @@ extension ImageCodec {
             values.forEach { free($0) }
         }
         let texts = (0..<entries.count).map { cic_text(key: keys[$0], value: values[$0]) }
+        // One contiguous copy of the carried chunks' bytes keeps every pointer valid for the call.
+        let carried = image.carriedChunks
+        let blob = carried.flatMap(\.data)
         func encode(_ pixels: UnsafeRawPointer?) -> (Int32, String) {
-            texts.withUnsafeBufferPointer { t in
-                withErrorBuffer { err, len in
-                    cic_png_encode(path, pixels, UInt32(image.width), UInt32(image.height), Int32(image.channels),
-                                   Int32(image.bitDepth), t.baseAddress, Int32(t.count), Int32(options.pngCompressionLevel),
-                                   options.fsync ? 1 : 0, err, len)
+            blob.withUnsafeBufferPointer { bytes in
+                var offset = 0
+                let chunks = carried.map { chunk -> cic_png_chunk in
+                    var c = cic_png_chunk()
+                    withUnsafeMutableBytes(of: &c.type) { t in
+                        for (i, b) in chunk.type.utf8.prefix(4).enumerated() { t[i] = b }
+                    }
+                    c.data = chunk.data.isEmpty ? nil : bytes.baseAddress.map { $0 + offset }
+                    c.length = UInt32(chunk.data.count)
+                    offset += chunk.data.count
+                    return c
+                }
+                return chunks.withUnsafeBufferPointer { ch in
+                    texts.withUnsafeBufferPointer { t in
+                        withErrorBuffer { err, len in
+                            cic_png_encode(path, pixels, UInt32(image.width), UInt32(image.height), Int32(image.channels),
+                                           Int32(image.bitDepth), t.baseAddress, Int32(t.count), ch.baseAddress, Int32(ch.count),
+                                           Int32(options.pngCompressionLevel), options.fsync ? 1 : 0, err, len)
+                        }
+                    }
                 }
             }
         }

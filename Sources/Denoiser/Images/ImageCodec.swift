@@ -92,7 +92,8 @@ public enum ImageCodec {
         }
         let image = DecodedImage(format: info.format, width: info.width, height: info.height,
                                  colorChannels: info.colorChannels, samples: colour, alpha: alpha, wasPalette: info.isPalette,
-                                 carriedSegments: info.format == .jpeg ? JPEGSegment.carried(fromHeaderOf: url) : [])
+                                 carriedSegments: info.format == .jpeg ? JPEGSegment.carried(fromHeaderOf: url) : [],
+                                 carriedChunks: info.format == .png ? PNGChunk.carried(fromHeaderOf: url) : [])
         return (image, info)
     }
 

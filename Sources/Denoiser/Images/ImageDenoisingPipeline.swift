@@ -24,8 +24,9 @@ public struct ImageDenoisingResult: Sendable {
 /// - Output keeps the input's format, bit depth, colour channels and alpha (alpha is copied untouched).
 ///   Palette PNGs are written as RGB(A) 8-bit PNGs: denoised colours leave the palette. 1/2/4-bit gray
 ///   PNGs are written as 8-bit gray; a tRNS colour key becomes a real alpha channel. JPEG output is
-///   re-encoded with `writeOptions` (quality 95, 4:4:4). Ancillary chunks of the input (gAMA, iCCP, EXIF
-///   …) are not copied: the samples are passed on as numbers, never colour-managed.
+///   re-encoded with `writeOptions` (quality 95, 4:4:4). The samples are passed on as numbers, never
+///   colour-managed, so the input's colour description is copied verbatim: PNG iCCP/sRGB/gAMA/cHRM/cICP/
+///   pHYs chunks, JPEG EXIF (orientation) and ICC segments. Other metadata (tEXt, tIME, XMP …) is not.
 /// - Naming: `<stem><suffix>.<ext>` in the output folder, where `<ext>` is the input's own extension when
 ///   it names the file's real format (`.JPG`, `.jpeg`, `.png` kept as is), else `png`/`jpg`. When that
 ///   name is taken, `.uniqueName` tries `-2`, `-3`, …; `.fail` refuses. Existing files are never replaced,
