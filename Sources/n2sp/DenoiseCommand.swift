@@ -109,18 +109,24 @@ struct DenoiseCommand: ParsableCommand {
         pipeline.writeOptions.provenance = modelProvenance(path: modelPath, weights: weights)
 
         log("model \(modelPath): \(weights.architecture)")
+        let interrupt = Interrupt()
         let progress = Progress(total: files.count)
         var failures: [String] = problems.map(\.description)
         var denoised = 0
         var megapixels = 0.0
         let clock = ContinuousClock()
         let start = clock.now
+        var stoppedAt: Int? = nil
         for (index, file) in files.enumerated() {
+            if interrupt.requested {
+                stoppedAt = index
+                break
+            }
             progress.begin(index: index, name: file.lastPathComponent)
             do {
                 let r = try pipeline.process(file, into: outputURL) { done, total in
                     progress.step(done, of: total)
-                    return true
+                    return !interrupt.requested
                 }
                 denoised += 1
                 megapixels += Double(r.info.pixelCount) / 1e6
@@ -137,6 +143,10 @@ struct DenoiseCommand: ParsableCommand {
             }
         }
         progress.done()
+        if interrupt.requested {
+            let skipped = files.count - (stoppedAt ?? files.count)
+            log("interrupted: \(skipped) file\(skipped == 1 ? "" : "s") not started; no partial output was left behind")
+        }
 
         let elapsed = clock.now - start
         log("denoised \(denoised) of \(files.count) file\(files.count == 1 ? "" : "s") in \(seconds(elapsed)) s"
@@ -146,8 +156,9 @@ struct DenoiseCommand: ParsableCommand {
         if !failures.isEmpty {
             log("\(failures.count) failed:")
             for f in failures { log("  \(f)") }
-            throw ExitCode(1)
         }
+        if interrupt.requested { throw ExitCode(130) }
+        if !failures.isEmpty { throw ExitCode(1) }
     }
 
     /// Provenance shared by every output of this run.
@@ -206,6 +217,28 @@ enum DefaultModel {
         throw CLIFailure("no model given and no default model found (looked for \(all.map(\.path).joined(separator: ", "))); "
                          + "pass --model <file.safetensors or TF checkpoint>")
     }
+}
+
+/// Ctrl-C: the first stops after the current tile (the file in progress is abandoned before anything is
+/// written, so no temp file is left), the summary is still printed and the exit status is 130; a second
+/// Ctrl-C exits at once.
+final class Interrupt: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    private let source: DispatchSourceSignal
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [unowned self] in
+            let n = self.lock.withLock { self.count += 1; return self.count }
+            if n > 1 { exit(130) }
+            log("\ninterrupted: stopping after the current tile (Ctrl-C again to quit now)")
+        }
+        source.resume()
+    }
+
+    var requested: Bool { lock.withLock { count > 0 } }
 }
 
 /// A progress bar on stderr when it is a terminal; plain lines otherwise (logs, CI, pipes).
