@@ -135,6 +135,7 @@ struct DenoiseCommand: ParsableCommand {
                 progress.report("\(file.path) -> \(r.output.path) (\(kind), \(seconds(r.totalTime)) s: read \(seconds(r.readTime)), "
                                 + "denoise \(seconds(r.denoiseTime)), write \(seconds(r.writeTime)))"
                                 + (r.comparison.map { ", compare \($0.lastPathComponent)" } ?? ""), failed: false)
+                if let problem = r.comparisonError { progress.report("warning: no comparison image: \(problem)", failed: true) }
             } catch {
                 // Name the input even when the error is about the output (e.g. its name is taken).
                 let line = error.path == file.path ? error.description : "\(file.path): \(error)"

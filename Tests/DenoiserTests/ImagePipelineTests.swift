@@ -194,6 +194,14 @@ final class ImagePipelineTests: XCTestCase {
         // 1000 → 1000·255/65535 = 3.89 → 4;  65535 − 1000 = 64535 → 251.1 → 251.
         XCTAssertEqual(cmp.samples, .uint8([0, 255, 255, 0, 100, 4, 155, 251]))
         XCTAssertEqual(cmp.alpha, .uint8([255, 0, 255, 0, 255, 0, 255, 0]))
+
+        // Under `.fail`, a taken comparison name does not undo or fail the denoised output itself.
+        try FileManager.default.removeItem(at: result.output)
+        pipeline.conflictPolicy = .fail
+        let again = try pipeline.process(input, into: outDir)
+        XCTAssertNil(again.comparison)
+        XCTAssertEqual(again.comparisonError, .outputExists(path: url.path))
+        XCTAssertEqual(again.output.lastPathComponent, "cmp-denoised.png")
     }
 
     func testDenoiserFailuresAreReportedPerFileWithoutOutput() throws {

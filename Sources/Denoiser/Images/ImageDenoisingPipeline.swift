@@ -6,6 +6,8 @@ public struct ImageDenoisingResult: Sendable {
     public var output: URL
     /// The side-by-side before/after PNG, when asked for.
     public var comparison: URL?
+    /// Why the comparison could not be written (the denoised output itself was; it is not undone).
+    public var comparisonError: ImageError?
     public var info: ImageInfo
     /// As reported by the denoiser (empty if it reports none).
     public var normalization: [NormalizationStats]
@@ -113,17 +115,23 @@ public struct ImageDenoisingPipeline: Sendable {
             try ImageCodec.write(result, to: temp, format: decoded.format, options: options)
         }
         var comparison: URL? = nil
+        var comparisonError: ImageError? = nil
         if writeComparison {
             let sideBySide = ComparisonImage.make(before: decoded, after: result)
-            comparison = try OutputPublisher.publish(
-                in: outputDirectory, stem: stem, suffix: suffix + "-compare", extension: "png", policy: conflictPolicy
-            ) { (temp: URL) throws(ImageError) in
-                try ImageCodec.write(sideBySide, to: temp, format: .png, options: options)
+            do {
+                comparison = try OutputPublisher.publish(
+                    in: outputDirectory, stem: stem, suffix: suffix + "-compare", extension: "png", policy: conflictPolicy
+                ) { (temp: URL) throws(ImageError) in
+                    try ImageCodec.write(sideBySide, to: temp, format: .png, options: options)
+                }
+            } catch {
+                comparisonError = error
             }
         }
         let writeDone = clock.now
         return ImageDenoisingResult(
-            input: input, output: output, comparison: comparison, info: info, normalization: denoised.normalization,
+            input: input, output: output, comparison: comparison, comparisonError: comparisonError, info: info,
+            normalization: denoised.normalization,
             readTime: readDone - start, denoiseTime: denoiseDone - readDone, writeTime: writeDone - denoiseDone,
             provenance: options.provenance)
     }
