@@ -56,6 +56,28 @@ static int classify(const jpeg_err *e) {
     }
 }
 
+/* A progressive JPEG can hold any number of scans, and each one makes libjpeg revisit the whole
+ * coefficient buffer: a few KB of crafted scans can cost minutes of CPU. Real encoders write about
+ * 10 scans; libjpeg-turbo 3's TurboJPEG API caps them (TJPARAM_SCANLIMIT) for the same reason. */
+#define CIC_JPEG_MAX_SCANS 500
+
+typedef struct {
+    struct jpeg_progress_mgr pub;
+    jpeg_err *err;
+} scan_guard;
+
+static void on_jpeg_progress(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor) return;
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    if (d->input_scan_number > CIC_JPEG_MAX_SCANS) {
+        jpeg_err *e = ((scan_guard *)cinfo->progress)->err;
+        e->status = CIC_ERR_UNSUPPORTED;
+        snprintf(e->msg, sizeof e->msg, "progressive JPEG with more than %d scans (refused as a decoding-time bomb)",
+                 CIC_JPEG_MAX_SCANS);
+        longjmp(e->jump, 1);
+    }
+}
+
 static void fail(j_decompress_ptr cinfo, jpeg_err *e, int status, const char *fmt, ...) {
     e->status = status;
     va_list ap;
@@ -118,7 +140,10 @@ static int probe_guarded(j_decompress_ptr cinfo, jpeg_err *e, const cic_limits *
 
 static int decode_guarded(j_decompress_ptr cinfo, jpeg_err *e, const cic_limits *lim, const cic_info *expected,
                           uint8_t *pixels, size_t capacity) {
-    if (setjmp(e->jump)) return classify(e);
+    if (setjmp(e->jump)) {
+        cinfo->progress = NULL; /* the guard below lives in this frame */
+        return classify(e);
+    }
     cic_info now = {0};
     read_header(cinfo, e, lim, &now);
     if (now.width != expected->width || now.height != expected->height || now.channels != expected->channels ||
@@ -127,6 +152,9 @@ static int decode_guarded(j_decompress_ptr cinfo, jpeg_err *e, const cic_limits 
     }
     size_t rowbytes = (size_t)now.width * (size_t)now.channels;
     if (capacity / rowbytes < now.height) fail(cinfo, e, CIC_ERR_MISMATCH, "pixel buffer of %zu bytes is too small", capacity);
+    scan_guard guard = {.err = e};
+    guard.pub.progress_monitor = on_jpeg_progress;
+    cinfo->progress = &guard.pub;
     jpeg_start_decompress(cinfo);
     if ((int)cinfo->output_components != now.channels || cinfo->output_width != now.width ||
         cinfo->output_height != now.height) {
@@ -139,6 +167,7 @@ static int decode_guarded(j_decompress_ptr cinfo, jpeg_err *e, const cic_limits 
         jpeg_read_scanlines(cinfo, &row, 1);
     }
     jpeg_finish_decompress(cinfo);
+    cinfo->progress = NULL;
     /* A truncated or damaged file decodes "successfully" with gray or garbled blocks and only a warning:
      * we refuse any image libjpeg had to patch up. */
     if (e->pub.num_warnings > 0) {
@@ -208,8 +237,8 @@ static int is_exif(const cic_jpeg_marker *m) {
 }
 
 static int encode_guarded(j_compress_ptr cinfo, jpeg_err *e, FILE *fp, const uint8_t *pixels, uint32_t width,
-                          uint32_t height, int channels, int quality, int subsample, const char *comment,
-                          const cic_jpeg_marker *markers, int marker_count) {
+                          uint32_t height, int channels, int quality, int subsample, int progressive,
+                          const char *comment, const cic_jpeg_marker *markers, int marker_count) {
     if (setjmp(e->jump)) return e->status != CIC_OK ? e->status : CIC_ERR_IO;
     jpeg_stdio_dest(cinfo, fp);
     cinfo->image_width = width;
@@ -223,6 +252,7 @@ static int encode_guarded(j_compress_ptr cinfo, jpeg_err *e, FILE *fp, const uin
         cinfo->comp_info[0].h_samp_factor = 1;
         cinfo->comp_info[0].v_samp_factor = 1;
     }
+    if (progressive) jpeg_simple_progression(cinfo);
     for (int i = 0; i < marker_count; i++)
         if (is_exif(&markers[i])) cinfo->write_JFIF_header = FALSE;
     jpeg_start_compress(cinfo, TRUE);
@@ -252,8 +282,8 @@ static int encode_guarded(j_compress_ptr cinfo, jpeg_err *e, FILE *fp, const uin
 }
 
 int cic_jpeg_encode(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height, int32_t channels,
-                    int32_t quality, int32_t subsample_chroma, const char *comment, const cic_jpeg_marker *markers,
-                    int32_t marker_count, int32_t do_fsync, char *err, size_t errlen) {
+                    int32_t quality, int32_t subsample_chroma, int32_t progressive, const char *comment,
+                    const cic_jpeg_marker *markers, int32_t marker_count, int32_t do_fsync, char *err, size_t errlen) {
     if (path == NULL || pixels == NULL || width == 0 || height == 0 || width > JPEG_MAX_DIMENSION ||
         height > JPEG_MAX_DIMENSION || (channels != 1 && channels != 3) || quality < 1 || quality > 100 ||
         marker_count < 0 || (marker_count > 0 && markers == NULL)) {
@@ -272,8 +302,8 @@ int cic_jpeg_encode(const char *path, const uint8_t *pixels, uint32_t width, uin
         status = CIC_ERR_IO;
     } else {
         jpeg_create_compress(&cinfo);
-        status = encode_guarded(&cinfo, &e, fp, pixels, width, height, channels, quality, subsample_chroma, comment,
-                                markers, marker_count);
+        status = encode_guarded(&cinfo, &e, fp, pixels, width, height, channels, quality, subsample_chroma, progressive,
+                                comment, markers, marker_count);
     }
     jpeg_destroy_compress(&cinfo);
     if (status != CIC_OK) {

@@ -223,3 +223,31 @@ extension ImageHostileFileTests {
         print("fuzz outcomes: \(outcomes.sorted { $0.key < $1.key })")
     }
 }
+
+extension ImageHostileFileTests {
+    /// A progressive JPEG decodes (as interlaced) — and one whose last scan is repeated 600 times (a few
+    /// hundred KB that would cost libjpeg a full coefficient pass per scan) is refused by the scan limit.
+    func testProgressiveJPEGAndScanBomb() throws {
+        var image = try ImageCodec.read(Fixtures.data("Set12/02.png"))
+        image.format = .jpeg
+        let url = dir.appendingPathComponent("progressive.jpg")
+        try ImageCodec.write(image, to: url, options: .init(jpegQuality: 90, jpegProgressive: true, fsync: false))
+        XCTAssertTrue(try ImageCodec.probe(url).isInterlaced)
+        let decoded = try ImageCodec.read(url)
+        XCTAssertGreaterThan(ImageTestFiles.psnr(ImageTestFiles.bytes(of: decoded.samples), ImageTestFiles.bytes(of: image.samples)),
+                             ImageCodecTests.jpegPSNRBound(quality: 90, color: false))
+
+        let bytes = Array(try Data(contentsOf: url))
+        let lastSOS = try XCTUnwrap((0..<(bytes.count - 1)).last { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xDA })
+        XCTAssertEqual(Array(bytes.suffix(2)), [0xFF, 0xD9])
+        let scan = Array(bytes[lastSOS..<(bytes.count - 2)])
+        var bomb = Array(bytes.dropLast(2))
+        for _ in 0..<600 { bomb += scan }
+        bomb += [0xFF, 0xD9]
+        let start = ContinuousClock.now
+        try expectError(bomb, name: "bomb.jpg") {
+            if case .unsupported(_, let why) = $0 { return why.contains("scans") } else { return false }
+        }
+        print("scan bomb of \(bomb.count) bytes refused in \(ContinuousClock.now - start)")
+    }
+}

@@ -94,8 +94,8 @@ typedef struct {
  * `markers` are written right after SOI (before the comment); when one is an EXIF APP1, no JFIF APP0 is
  * written, because EXIF requires its APP1 to come first. */
 int cic_jpeg_encode(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height, int32_t channels,
-                    int32_t quality, int32_t subsample_chroma, const char *comment, const cic_jpeg_marker *markers,
-                    int32_t marker_count, int32_t do_fsync, char *err, size_t errlen);
+                    int32_t quality, int32_t subsample_chroma, int32_t progressive, const char *comment,
+                    const cic_jpeg_marker *markers, int32_t marker_count, int32_t do_fsync, char *err, size_t errlen);
 
 /* Moves `from` to `to` without ever replacing `to` (renameat2 RENAME_NOREPLACE, or link+unlink where the
  * file system lacks it). CIC_ERR_EXISTS when `to` exists. */

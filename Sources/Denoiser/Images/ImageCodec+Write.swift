@@ -10,6 +10,9 @@ public struct ImageWriteOptions: Sendable, Equatable {
     public var jpegQuality: Int
     /// 4:2:0 chroma subsampling for RGB JPEG. Default off (4:4:4), for the same reason.
     public var jpegChromaSubsampling: Bool
+    /// Progressive JPEG (smaller files, coarse-to-fine display). Default off: baseline decodes everywhere
+    /// and faster.
+    public var jpegProgressive: Bool
     /// fsync the file before returning (the pipeline publishes it with a rename right after).
     public var fsync: Bool
     /// Written as PNG text chunks (one per key; tEXt, or iTXt for non-ASCII values) or, for JPEG, as one
@@ -17,10 +20,11 @@ public struct ImageWriteOptions: Sendable, Equatable {
     public var provenance: [String: String]
 
     public init(pngCompressionLevel: Int = 6, jpegQuality: Int = 95, jpegChromaSubsampling: Bool = false,
-                fsync: Bool = true, provenance: [String: String] = [:]) {
+                jpegProgressive: Bool = false, fsync: Bool = true, provenance: [String: String] = [:]) {
         self.pngCompressionLevel = pngCompressionLevel
         self.jpegQuality = jpegQuality
         self.jpegChromaSubsampling = jpegChromaSubsampling
+        self.jpegProgressive = jpegProgressive
         self.fsync = fsync
         self.provenance = provenance
     }
@@ -73,7 +77,8 @@ extension ImageCodec {
                     withErrorBuffer { err, len in
                         cic_jpeg_encode(path, px.baseAddress, UInt32(image.width), UInt32(image.height),
                                         Int32(image.colorChannels), Int32(options.jpegQuality),
-                                        options.jpegChromaSubsampling ? 1 : 0, comment, m.baseAddress, Int32(m.count),
+                                        options.jpegChromaSubsampling ? 1 : 0, options.jpegProgressive ? 1 : 0,
+                                        comment, m.baseAddress, Int32(m.count),
                                         options.fsync ? 1 : 0, err, len)
                     }
                 }
