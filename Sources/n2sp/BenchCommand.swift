@@ -59,7 +59,7 @@ struct BenchCommand: ParsableCommand {
         var repeats: Int
         var threads: Int
         var threading: String
-        var openblasCoretype: String
+        var openblas_coretype: String
         var seconds: [Double]
         var median_seconds: Double
         var ms_per_megapixel: Double
@@ -111,7 +111,7 @@ struct BenchCommand: ParsableCommand {
         let result = Result(
             model: model ?? "random paper-size weights", architecture: engine.architecture.description, size: side,
             repeats: `repeat`, threads: threads, threading: threading,
-            openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(auto)",
+            openblas_coretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(auto)",
             seconds: times, median_seconds: median, ms_per_megapixel: median * 1000 / (Double(side * side) / 1e6),
             flops: flops, gflops: flops / median / 1e9, workspace_bytes: engine.workspaceBytes(for: shape),
             peak_rss_bytes: Self.peakRSS())
@@ -145,7 +145,7 @@ struct BenchCommand: ParsableCommand {
         let result = Result(
             model: model ?? "random paper-size weights", architecture: engine.architecture.description, size: size,
             repeats: `repeat`, threads: threads, threading: threading,
-            openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(auto)",
+            openblas_coretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(auto)",
             seconds: times, median_seconds: median, ms_per_megapixel: median * 1000 / (Double(size * size) / 1e6),
             flops: flops, gflops: flops / median / 1e9, workspace_bytes: engine.workspaceBytes(for: tileShape),
             peak_rss_bytes: Self.peakRSS(), tiles: layout.tileCount, tiles_run: tilesRun)
@@ -164,7 +164,7 @@ struct BenchCommand: ParsableCommand {
         } else {
             print("model        \(result.model) (\(result.architecture))")
             print("input        \(result.size)×\(result.size), batch 1, \(threads) threads (\(threading)), "
-                  + "OPENBLAS_CORETYPE=\(result.openblasCoretype)\(predict ? ", whole predict path" : ", network only")")
+                  + "OPENBLAS_CORETYPE=\(result.openblas_coretype)\(predict ? ", whole predict path" : ", network only")")
             print(String(format: "median       %.4f s over %d runs (%@)", result.median_seconds, `repeat`,
                          result.seconds.map { String(format: "%.4f", $0) }.joined(separator: ", ")))
             print(String(format: "throughput   %.1f ms/megapixel, %.1f GFLOP/s effective (%.3g GFLOP per run)",
