@@ -14,7 +14,12 @@ typedef struct {
     char msg[JMSG_LENGTH_MAX + 64];
     int first_warning_code;       /* libjpeg only *warns* on a truncated file (and pads with gray) */
     char warning[JMSG_LENGTH_MAX];
+    int serious_warnings;         /* warnings other than the benign ones below */
 } jpeg_err;
+
+/* Warnings that do not touch pixel data: junk between markers (after a complete scan, e.g. padding some
+ * cameras write before EOI) and a JFIF version we do not know. Damaged scans raise other warnings too. */
+static int is_benign_warning(int code) { return code == JWRN_EXTRANEOUS_DATA || code == JWRN_JFIF_MAJOR; }
 
 static void on_jpeg_error(j_common_ptr cinfo) {
     jpeg_err *e = (jpeg_err *)cinfo->err;
@@ -26,7 +31,9 @@ static void on_jpeg_error(j_common_ptr cinfo) {
 static void on_jpeg_message(j_common_ptr cinfo, int level) {
     jpeg_err *e = (jpeg_err *)cinfo->err;
     if (level >= 0) return;
-    if (e->pub.num_warnings++ == 0) {
+    e->pub.num_warnings++;
+    if (is_benign_warning(e->pub.msg_code)) return;
+    if (e->serious_warnings++ == 0) {
         e->first_warning_code = e->pub.msg_code;
         (*cinfo->err->format_message)(cinfo, e->warning);
     }
@@ -42,7 +49,7 @@ static void jpeg_err_init(jpeg_err *e) {
 /* The status for a failed call: the code libjpeg stopped with, or the warning that explains it. */
 static int classify(const jpeg_err *e) {
     if (e->status != CIC_OK) return e->status;
-    if (e->pub.num_warnings > 0 && e->first_warning_code == JWRN_JPEG_EOF) return CIC_ERR_TRUNCATED;
+    if (e->serious_warnings > 0 && e->first_warning_code == JWRN_JPEG_EOF) return CIC_ERR_TRUNCATED;
     switch (e->pub.msg_code) {
     case JERR_INPUT_EOF:
     case JERR_INPUT_EMPTY: return CIC_ERR_TRUNCATED;
@@ -170,7 +177,7 @@ static int decode_guarded(j_decompress_ptr cinfo, jpeg_err *e, const cic_limits 
     cinfo->progress = NULL;
     /* A truncated or damaged file decodes "successfully" with gray or garbled blocks and only a warning:
      * we refuse any image libjpeg had to patch up. */
-    if (e->pub.num_warnings > 0) {
+    if (e->serious_warnings > 0) {
         e->status = e->first_warning_code == JWRN_JPEG_EOF ? CIC_ERR_TRUNCATED : CIC_ERR_CORRUPT;
         snprintf(e->msg, sizeof e->msg, "%s%s", e->warning,
                  e->status == CIC_ERR_TRUNCATED ? " (file is truncated)" : " (damaged data)");

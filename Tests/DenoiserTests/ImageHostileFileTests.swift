@@ -251,3 +251,25 @@ extension ImageHostileFileTests {
         print("scan bomb of \(bomb.count) bytes refused in \(ContinuousClock.now - start)")
     }
 }
+
+extension ImageHostileFileTests {
+    /// Junk between the last scan and EOI (some cameras pad there) only draws libjpeg's "extraneous bytes"
+    /// warning and leaves every pixel intact: accepted, with the same pixels. Junk inside the scan is not.
+    func testJunkBeforeEOIIsAcceptedButNotInsideTheScan() throws {
+        var image = try ImageCodec.read(Fixtures.data("Set12/03.png"))
+        image.format = .jpeg
+        let url = dir.appendingPathComponent("clean.jpg")
+        try ImageCodec.write(image, to: url, options: .init(fsync: false))
+        let clean = try ImageCodec.read(url)
+        let bytes = Array(try Data(contentsOf: url))
+        try ImageTestFiles.write(Array(bytes.dropLast(2)) + [0x00, 0x11, 0x22, 0x33] + [0xFF, 0xD9], to: dir.appendingPathComponent("padded.jpg"))
+        XCTAssertEqual(try ImageCodec.read(dir.appendingPathComponent("padded.jpg")).samples, clean.samples)
+
+        var damaged = bytes
+        let sos = try XCTUnwrap((0..<(bytes.count - 1)).last { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xDA })
+        damaged.insert(contentsOf: [0xFF, 0xD0, 0xFF, 0xD3], at: sos + (bytes.count - sos) / 2)  // stray restart markers
+        try expectError(damaged, name: "damaged.jpg") {
+            if case .corrupt = $0 { return true } else { return false }
+        }
+    }
+}
