@@ -34,12 +34,11 @@ build: deps
 	$(SWIFT) build -c release
 
 test: deps
-	$(SWIFT) build -c release --scratch-path $(TEST_SCRATCH) --build-tests
-	$(SWIFT) test -c release --scratch-path $(TEST_SCRATCH) --skip-build
+	$(SWIFT) test -c release --scratch-path $(TEST_SCRATCH)
 
 demo: build
 	$(RELEASE_DIR)/n2sp inspect ../shared/fixtures/tf-ckpt-small
-	$(RELEASE_DIR)/n2sp import-checkpoint ../shared/fixtures/tf-ckpt-small -o demo-out/small.safetensors --keep-optimizer-state
+	$(RELEASE_DIR)/n2sp import-checkpoint ../shared/fixtures/tf-ckpt-small -o demo-out/small.safetensors --keep-optimizer-state --force
 	$(RELEASE_DIR)/n2sp inspect demo-out/small.safetensors
 
 protos:

@@ -14,7 +14,12 @@ typedef struct {
     char msg[JMSG_LENGTH_MAX + 64];
     int first_warning_code;       /* libjpeg only *warns* on a truncated file (and pads with gray) */
     char warning[JMSG_LENGTH_MAX];
+    int serious_warnings;         /* warnings other than the benign ones below */
 } jpeg_err;
+
+/* Warnings that do not touch pixel data: junk between markers (after a complete scan, e.g. padding some
+ * cameras write before EOI) and a JFIF version we do not know. Damaged scans raise other warnings too. */
+static int is_benign_warning(int code) { return code == JWRN_EXTRANEOUS_DATA || code == JWRN_JFIF_MAJOR; }
 
 static void on_jpeg_error(j_common_ptr cinfo) {
     jpeg_err *e = (jpeg_err *)cinfo->err;
@@ -26,7 +31,9 @@ static void on_jpeg_error(j_common_ptr cinfo) {
 static void on_jpeg_message(j_common_ptr cinfo, int level) {
     jpeg_err *e = (jpeg_err *)cinfo->err;
     if (level >= 0) return;
-    if (e->pub.num_warnings++ == 0) {
+    e->pub.num_warnings++;
+    if (is_benign_warning(e->pub.msg_code)) return;
+    if (e->serious_warnings++ == 0) {
         e->first_warning_code = e->pub.msg_code;
         (*cinfo->err->format_message)(cinfo, e->warning);
     }
@@ -42,7 +49,7 @@ static void jpeg_err_init(jpeg_err *e) {
 /* The status for a failed call: the code libjpeg stopped with, or the warning that explains it. */
 static int classify(const jpeg_err *e) {
     if (e->status != CIC_OK) return e->status;
-    if (e->pub.num_warnings > 0 && e->first_warning_code == JWRN_JPEG_EOF) return CIC_ERR_TRUNCATED;
+    if (e->serious_warnings > 0 && e->first_warning_code == JWRN_JPEG_EOF) return CIC_ERR_TRUNCATED;
     switch (e->pub.msg_code) {
     case JERR_INPUT_EOF:
     case JERR_INPUT_EMPTY: return CIC_ERR_TRUNCATED;
@@ -53,6 +60,28 @@ static int classify(const jpeg_err *e) {
     case JERR_OUT_OF_MEMORY: return CIC_ERR_TOO_LARGE;
     case JERR_FILE_READ: return CIC_ERR_IO;
     default: return CIC_ERR_CORRUPT;
+    }
+}
+
+/* A progressive JPEG can hold any number of scans, and each one makes libjpeg revisit the whole
+ * coefficient buffer: a few KB of crafted scans can cost minutes of CPU. Real encoders write about
+ * 10 scans; libjpeg-turbo 3's TurboJPEG API caps them (TJPARAM_SCANLIMIT) for the same reason. */
+#define CIC_JPEG_MAX_SCANS 500
+
+typedef struct {
+    struct jpeg_progress_mgr pub;
+    jpeg_err *err;
+} scan_guard;
+
+static void on_jpeg_progress(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor) return;
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    if (d->input_scan_number > CIC_JPEG_MAX_SCANS) {
+        jpeg_err *e = ((scan_guard *)cinfo->progress)->err;
+        e->status = CIC_ERR_UNSUPPORTED;
+        snprintf(e->msg, sizeof e->msg, "progressive JPEG with more than %d scans (refused as a decoding-time bomb)",
+                 CIC_JPEG_MAX_SCANS);
+        longjmp(e->jump, 1);
     }
 }
 
@@ -118,7 +147,10 @@ static int probe_guarded(j_decompress_ptr cinfo, jpeg_err *e, const cic_limits *
 
 static int decode_guarded(j_decompress_ptr cinfo, jpeg_err *e, const cic_limits *lim, const cic_info *expected,
                           uint8_t *pixels, size_t capacity) {
-    if (setjmp(e->jump)) return classify(e);
+    if (setjmp(e->jump)) {
+        cinfo->progress = NULL; /* the guard below lives in this frame */
+        return classify(e);
+    }
     cic_info now = {0};
     read_header(cinfo, e, lim, &now);
     if (now.width != expected->width || now.height != expected->height || now.channels != expected->channels ||
@@ -127,6 +159,9 @@ static int decode_guarded(j_decompress_ptr cinfo, jpeg_err *e, const cic_limits 
     }
     size_t rowbytes = (size_t)now.width * (size_t)now.channels;
     if (capacity / rowbytes < now.height) fail(cinfo, e, CIC_ERR_MISMATCH, "pixel buffer of %zu bytes is too small", capacity);
+    scan_guard guard = {.err = e};
+    guard.pub.progress_monitor = on_jpeg_progress;
+    cinfo->progress = &guard.pub;
     jpeg_start_decompress(cinfo);
     if ((int)cinfo->output_components != now.channels || cinfo->output_width != now.width ||
         cinfo->output_height != now.height) {
@@ -139,9 +174,10 @@ static int decode_guarded(j_decompress_ptr cinfo, jpeg_err *e, const cic_limits 
         jpeg_read_scanlines(cinfo, &row, 1);
     }
     jpeg_finish_decompress(cinfo);
+    cinfo->progress = NULL;
     /* A truncated or damaged file decodes "successfully" with gray or garbled blocks and only a warning:
      * we refuse any image libjpeg had to patch up. */
-    if (e->pub.num_warnings > 0) {
+    if (e->serious_warnings > 0) {
         e->status = e->first_warning_code == JWRN_JPEG_EOF ? CIC_ERR_TRUNCATED : CIC_ERR_CORRUPT;
         snprintf(e->msg, sizeof e->msg, "%s%s", e->warning,
                  e->status == CIC_ERR_TRUNCATED ? " (file is truncated)" : " (damaged data)");
@@ -203,8 +239,13 @@ int cic_jpeg_decode(const char *path, const cic_limits *limits, const cic_info *
 
 /* ---- writing ---- */
 
+static int is_exif(const cic_jpeg_marker *m) {
+    return m->marker == 0xE1 && m->length >= 6 && memcmp(m->data, "Exif\0\0", 6) == 0;
+}
+
 static int encode_guarded(j_compress_ptr cinfo, jpeg_err *e, FILE *fp, const uint8_t *pixels, uint32_t width,
-                          uint32_t height, int channels, int quality, int subsample, const char *comment) {
+                          uint32_t height, int channels, int quality, int subsample, int progressive,
+                          const char *comment, const cic_jpeg_marker *markers, int marker_count) {
     if (setjmp(e->jump)) return e->status != CIC_OK ? e->status : CIC_ERR_IO;
     jpeg_stdio_dest(cinfo, fp);
     cinfo->image_width = width;
@@ -218,7 +259,16 @@ static int encode_guarded(j_compress_ptr cinfo, jpeg_err *e, FILE *fp, const uin
         cinfo->comp_info[0].h_samp_factor = 1;
         cinfo->comp_info[0].v_samp_factor = 1;
     }
+    if (progressive) jpeg_simple_progression(cinfo);
+    for (int i = 0; i < marker_count; i++)
+        if (is_exif(&markers[i])) cinfo->write_JFIF_header = FALSE;
     jpeg_start_compress(cinfo, TRUE);
+    for (int i = 0; i < marker_count; i++) {
+        const cic_jpeg_marker *m = &markers[i];
+        int app_or_com = (m->marker >= 0xE0 && m->marker <= 0xEF) || m->marker == 0xFE;
+        if (app_or_com && m->data != NULL && m->length <= 65533)
+            jpeg_write_marker(cinfo, m->marker, (const JOCTET *)m->data, m->length);
+    }
     if (comment != NULL && comment[0] != 0) {
         size_t n = strlen(comment);
         if (n > 65533) n = 65533;
@@ -239,10 +289,11 @@ static int encode_guarded(j_compress_ptr cinfo, jpeg_err *e, FILE *fp, const uin
 }
 
 int cic_jpeg_encode(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height, int32_t channels,
-                    int32_t quality, int32_t subsample_chroma, const char *comment, int32_t do_fsync, char *err,
-                    size_t errlen) {
+                    int32_t quality, int32_t subsample_chroma, int32_t progressive, const char *comment,
+                    const cic_jpeg_marker *markers, int32_t marker_count, int32_t do_fsync, char *err, size_t errlen) {
     if (path == NULL || pixels == NULL || width == 0 || height == 0 || width > JPEG_MAX_DIMENSION ||
-        height > JPEG_MAX_DIMENSION || (channels != 1 && channels != 3) || quality < 1 || quality > 100) {
+        height > JPEG_MAX_DIMENSION || (channels != 1 && channels != 3) || quality < 1 || quality > 100 ||
+        marker_count < 0 || (marker_count > 0 && markers == NULL)) {
         cic_message(err, errlen, "invalid arguments for a JPEG (%u x %u, %d channels, quality %d)", width, height,
                     channels, quality);
         return CIC_ERR_ARGUMENT;
@@ -258,7 +309,8 @@ int cic_jpeg_encode(const char *path, const uint8_t *pixels, uint32_t width, uin
         status = CIC_ERR_IO;
     } else {
         jpeg_create_compress(&cinfo);
-        status = encode_guarded(&cinfo, &e, fp, pixels, width, height, channels, quality, subsample_chroma, comment);
+        status = encode_guarded(&cinfo, &e, fp, pixels, width, height, channels, quality, subsample_chroma, progressive,
+                                comment, markers, marker_count);
     }
     jpeg_destroy_compress(&cinfo);
     if (status != CIC_OK) {

@@ -1,5 +1,6 @@
 /* PNG through libpng's classic API with no gamma/colour transforms (see CImageCodecs.h). */
 #include <png.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -148,6 +149,53 @@ static int decode_guarded(png_ctx *c, png_structp png, png_infop info, const cic
     return CIC_OK;
 }
 
+/* libpng inflates IDAT data as it streams in and checks a chunk's CRC only at the chunk's end, so a
+ * flipped bit in pixel data usually surfaces as a zlib error ("invalid stored block lengths"). When
+ * decoding fails as corrupt, this second pass over the chunk structure tells whether a CRC mismatch is
+ * the real cause; it costs nothing on the success path. Returns 1 and describes the first bad chunk. */
+static uint32_t crc_table[256];
+static void crc_init(void) {
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[n] = c;
+    }
+}
+static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) crc = crc_table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+    return crc;
+}
+static uint32_t be32(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static int find_crc_mismatch(FILE *fp, char *msg, size_t msglen) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, crc_init);
+    if (fseek(fp, 8, SEEK_SET) != 0) return 0;
+    uint8_t head[8], buf[65536], tail[4];
+    for (int index = 0;; index++) {
+        if (fread(head, 1, 8, fp) != 8) return 0;
+        uint32_t length = be32(head);
+        if (length > 0x7fffffffu) return 0;
+        uint32_t crc = crc_update(0xFFFFFFFFu, head + 4, 4);
+        for (uint32_t left = length; left > 0;) {
+            size_t n = left < sizeof buf ? left : sizeof buf;
+            if (fread(buf, 1, n, fp) != n) return 0;
+            crc = crc_update(crc, buf, n);
+            left -= (uint32_t)n;
+        }
+        if (fread(tail, 1, 4, fp) != 4) return 0;
+        crc ^= 0xFFFFFFFFu;
+        if (crc != be32(tail)) {
+            snprintf(msg, msglen, "%.4s chunk #%d: CRC error (stored %08x, computed %08x)", (const char *)head + 4,
+                     index, be32(tail), crc);
+            return 1;
+        }
+        if (memcmp(head + 4, "IEND", 4) == 0) return 0;
+    }
+}
+
 typedef enum { PROBE, DECODE } read_mode;
 
 static int png_read_common(read_mode mode, const char *path, const cic_limits *limits, cic_info *info,
@@ -186,6 +234,14 @@ static int png_read_common(read_mode mode, const char *path, const cic_limits *l
     } else {
         status = decode_guarded(&c, png, pinfo, &lim, expected, (uint8_t *)pixels, capacity);
     }
+    if (status == CIC_ERR_CORRUPT) {
+        char crc_msg[160], decoder_msg[sizeof c.msg];
+        if (find_crc_mismatch(c.fp, crc_msg, sizeof crc_msg)) {
+            status = CIC_ERR_CHECKSUM;
+            memcpy(decoder_msg, c.msg, sizeof decoder_msg);
+            snprintf(c.msg, sizeof c.msg, "%s (decoder: %.120s)", crc_msg, decoder_msg);
+        }
+    }
     png_destroy_read_struct(&png, &pinfo, NULL);
     fclose(c.fp);
     if (status != CIC_OK) cic_message(err, errlen, "%s", c.msg[0] ? c.msg : "libpng failed");
@@ -210,7 +266,8 @@ static int is_ascii(const char *s) {
 }
 
 static int encode_guarded(png_ctx *c, png_structp png, png_infop info, const uint8_t *pixels, uint32_t width,
-                          uint32_t height, int channels, int bits, png_text *texts, int text_count, int level) {
+                          uint32_t height, int channels, int bits, png_text *texts, int text_count,
+                          png_unknown_chunk *raw, int raw_count, png_byte *raw_names, int level) {
     /* While writing, libpng's own errors mean it rejected what we asked for (e.g. a bad text keyword). */
     if (setjmp(png_jmpbuf(png))) return c->status == CIC_ERR_CORRUPT ? CIC_ERR_ARGUMENT : c->status;
     static const int color_types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
@@ -219,6 +276,12 @@ static int encode_guarded(png_ctx *c, png_structp png, png_infop info, const uin
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_compression_level(png, level);
     if (text_count > 0) png_set_text(png, info, texts, text_count);
+    if (raw_count > 0) {
+        /* Written as "unknown" chunks: libpng copies them verbatim after IHDR. Colour chunks are not
+         * safe-to-copy, so libpng must be told to keep them (HANDLE_CHUNK_ALWAYS). */
+        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, raw_names, raw_count);
+        png_set_unknown_chunks(png, info, raw, raw_count);
+    }
     png_write_info(png, info);
     if (bits == 16 && host_is_little_endian()) png_set_swap(png);
     size_t rowbytes = (size_t)width * (size_t)channels * (size_t)(bits / 8);
@@ -228,10 +291,11 @@ static int encode_guarded(png_ctx *c, png_structp png, png_infop info, const uin
 }
 
 int cic_png_encode(const char *path, const void *pixels, uint32_t width, uint32_t height, int32_t channels,
-                   int32_t bit_depth, const cic_text *texts, int32_t text_count, int32_t compression_level,
-                   int32_t do_fsync, char *err, size_t errlen) {
+                   int32_t bit_depth, const cic_text *texts, int32_t text_count, const cic_png_chunk *extra,
+                   int32_t chunk_count, int32_t compression_level, int32_t do_fsync, char *err, size_t errlen) {
     if (path == NULL || pixels == NULL || width == 0 || height == 0 || channels < 1 || channels > 4 ||
         (bit_depth != 8 && bit_depth != 16) || text_count < 0 || (text_count > 0 && texts == NULL) ||
+        chunk_count < 0 || (chunk_count > 0 && extra == NULL) ||
         width > PNG_UINT_31_MAX || height > PNG_UINT_31_MAX) {
         cic_message(err, errlen, "invalid arguments for a PNG (%u x %u, %d channels, %d bits)", width, height,
                     channels, bit_depth);
@@ -261,11 +325,34 @@ int cic_png_encode(const char *path, const void *pixels, uint32_t width, uint32_
             }
         }
     }
+    png_unknown_chunk *raw = NULL;
+    png_byte *raw_names = NULL;
+    if (chunk_count > 0) {
+        raw = calloc((size_t)chunk_count, sizeof *raw);
+        raw_names = calloc((size_t)chunk_count, 5);
+        if (raw == NULL || raw_names == NULL) {
+            free(chunks);
+            free(raw);
+            free(raw_names);
+            cic_message(err, errlen, "out of memory");
+            return CIC_ERR_IO;
+        }
+        for (int i = 0; i < chunk_count; i++) {
+            memcpy(raw[i].name, extra[i].type, 4);
+            raw[i].name[4] = 0;
+            raw[i].data = (png_byte *)extra[i].data;
+            raw[i].size = extra[i].length;
+            raw[i].location = PNG_HAVE_IHDR;
+            memcpy(raw_names + 5 * i, extra[i].type, 4);
+        }
+    }
     int status = CIC_OK;
     png_ctx c = {0};
     c.fp = cic_create_exclusive(path, &status, err, errlen);
     if (c.fp == NULL) {
         free(chunks);
+        free(raw);
+        free(raw_names);
         return status;
     }
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, on_png_error, on_png_warning);
@@ -277,11 +364,13 @@ int cic_png_encode(const char *path, const void *pixels, uint32_t width, uint32_
     } else {
         png_set_write_fn(png, &c, write_fn, flush_fn);
         status = encode_guarded(&c, png, info, (const uint8_t *)pixels, width, height, channels, bit_depth, chunks,
-                                text_count, compression_level);
+                                text_count, raw, chunk_count, raw_names, compression_level);
         png_destroy_write_struct(&png, &info);
         if (status != CIC_OK) cic_message(err, errlen, "%s", c.msg[0] ? c.msg : "libpng failed");
     }
     free(chunks);
+    free(raw);
+    free(raw_names);
     if (status == CIC_OK) {
         status = cic_finish_file(c.fp, do_fsync, err, errlen);
     } else {

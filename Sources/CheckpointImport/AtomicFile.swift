@@ -4,6 +4,9 @@ import Glibc
 import Darwin
 #endif
 
+/// `write(2)`, named apart from `AtomicFile.write`.
+private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
+
 /// Writes a file so that readers see either the old file or the complete new one, never a partial one:
 /// data goes to a hidden temp file in the same directory, is fsynced, then renamed over the target, and
 /// the directory is fsynced so the rename survives a crash.
@@ -35,7 +38,7 @@ final class AtomicFile {
     func write(_ bytes: UnsafeRawBufferPointer) throws(CheckpointError) {
         var done = 0
         while done < bytes.count {
-            let n = Glibc.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+            let n = posixWrite(descriptor, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .io(file: path, reason: "write failed: \(String(cString: strerror(errno)))")

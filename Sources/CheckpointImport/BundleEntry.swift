@@ -46,7 +46,7 @@ public struct TensorSlice: Sendable, Equatable {
 
 extension BundleEntry {
     /// Decodes a `BundleEntryProto` with libprotobuf-c and validates what does not depend on other entries.
-    init(name: String, proto value: [UInt8], file: String) throws(CheckpointError) {
+    public init(name: String, proto value: [UInt8], file: String) throws(CheckpointError) {
         let message = value.withUnsafeBufferPointer { buffer in
             tensorflow__bundle_entry_proto__unpack(nil, buffer.count, buffer.baseAddress)
         }
@@ -95,7 +95,7 @@ extension BundleEntry {
 
     /// Encodes this entry as TensorFlow does (proto3: zero fields omitted, fields in number order), via
     /// libprotobuf-c. Slices are not written (the writer never produces partitioned variables).
-    func encodedProto() -> [UInt8] {
+    public func encodedProto() -> [UInt8] {
         var dims = shape.map { size -> Tensorflow__TensorShapeProto__Dim in
             var dim = Tensorflow__TensorShapeProto__Dim()
             tensorflow__tensor_shape_proto__dim__init(&dim)

@@ -1,16 +1,16 @@
 import CTFProtos
 
 /// The bundle header (`BundleHeaderProto`, the value of the empty key, spec §5.1).
-struct BundleHeader: Equatable {
+public struct BundleHeader: Equatable, Sendable {
     /// The bundle format version this reader implements (TensorFlow's kTensorBundleVersion).
-    static let supportedVersion: Int32 = 1
+    public static let supportedVersion: Int32 = 1
 
-    var numShards: Int
-    var producer: Int32
-    var minConsumer: Int32
-    var badConsumers: [Int32]
+    public var numShards: Int
+    public var producer: Int32
+    public var minConsumer: Int32
+    public var badConsumers: [Int32]
 
-    init(numShards: Int, producer: Int32 = 1, minConsumer: Int32 = 0, badConsumers: [Int32] = []) {
+    public init(numShards: Int, producer: Int32 = 1, minConsumer: Int32 = 0, badConsumers: [Int32] = []) {
         self.numShards = numShards
         self.producer = producer
         self.minConsumer = minConsumer
@@ -18,7 +18,7 @@ struct BundleHeader: Equatable {
     }
 
     /// Decodes and validates the header: at least one shard, little-endian, a version we can read.
-    init(proto value: [UInt8], file: String) throws(CheckpointError) {
+    public init(proto value: [UInt8], file: String) throws(CheckpointError) {
         let message = value.withUnsafeBufferPointer { buffer in
             tensorflow__bundle_header_proto__unpack(nil, buffer.count, buffer.baseAddress)
         }
@@ -46,7 +46,7 @@ struct BundleHeader: Equatable {
     }
 
     /// Encodes the header as TensorFlow's BundleWriter does (`08 01 1a 02 08 01` for one shard).
-    func encodedProto() -> [UInt8] {
+    public func encodedProto() -> [UInt8] {
         var consumers = badConsumers
         return consumers.withUnsafeMutableBufferPointer { consumerBuffer in
             var version = Tensorflow__VersionDef()

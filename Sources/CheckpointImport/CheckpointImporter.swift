@@ -89,7 +89,8 @@ extension ModelWeights {
             used.formUnion(optimizerNames)
         }
         let dropped = keepOptimizerState ? [] : optimizerNames.sorted()
-        let unused = bundle.entries.map(\.name).filter { !used.contains($0) && !dropped.contains($0) }
+        used.formUnion(dropped)
+        let unused = bundle.entries.map(\.name).filter { !used.contains($0) }
 
         var metadata = [
             // absolute, so the provenance still means something when the model file is moved

@@ -1,12 +1,15 @@
 import Foundation
 
 /// Turns what a user types into a checkpoint prefix (spec §1, §9): a prefix (`dir/model.ckpt-90000`),
-/// the `.index` file or a `.data-…` shard of it, or a model directory, where the `checkpoint` text file
+/// the `.index`, `.meta` or a `.data-…` file of it, or a model directory, where the `checkpoint` text file
 /// names the latest prefix (falling back to the highest `-N` among the `*.index` files).
-enum CheckpointLocation {
-    static func resolvePrefix(_ path: String) throws(CheckpointError) -> String {
+public enum CheckpointLocation {
+    public static func resolvePrefix(_ path: String) throws(CheckpointError) -> String {
         if FileSystem.isDirectory(path) { return try latestPrefix(inDirectory: path) }
         if path.hasSuffix(".index"), FileSystem.isRegularFile(path) { return String(path.dropLast(".index".count)) }
+        if path.hasSuffix(".meta"), FileSystem.isRegularFile(String(path.dropLast(".meta".count)) + ".index") {
+            return String(path.dropLast(".meta".count))
+        }
         if FileSystem.isRegularFile(path + ".index") { return path }
         if let range = path.range(of: ".data-", options: .backwards), FileSystem.isRegularFile(path) {
             let prefix = String(path[..<range.lowerBound])
@@ -27,10 +30,12 @@ enum CheckpointLocation {
                 throw .checkpointStateInvalid(file: stateFile, reason: "no model_checkpoint_path line")
             }
             let prefix = named.hasPrefix("/") ? named : join(directory, named)
-            guard FileSystem.isRegularFile(prefix + ".index") else {
-                throw .checkpointStateInvalid(file: stateFile, reason: "it names \(named), but \(prefix).index does not exist")
-            }
-            return prefix
+            if FileSystem.isRegularFile(prefix + ".index") { return prefix }
+            // TF often records absolute paths; a model directory copied from another machine keeps the
+            // files but not that path, so look for the same name next to the `checkpoint` file.
+            let moved = join(directory, String(named.split(separator: "/").last ?? Substring(named)))
+            if named.hasPrefix("/"), FileSystem.isRegularFile(moved + ".index") { return moved }
+            throw .checkpointStateInvalid(file: stateFile, reason: "it names \(named), but \(prefix).index does not exist")
         }
         // No state file: the newest `<name>-<step>.index`, or the only `.index` there is.
         let indexes = FileSystem.contentsOfDirectory(directory).filter { $0.hasSuffix(".index") }
@@ -48,7 +53,7 @@ enum CheckpointLocation {
     }
 
     /// The value of `model_checkpoint_path: "…"` in a text-format `CheckpointState`; unknown lines are ignored.
-    static func modelCheckpointPath(in text: String, file: String) throws(CheckpointError) -> String? {
+    public static func modelCheckpointPath(in text: String, file: String) throws(CheckpointError) -> String? {
         for line in text.split(whereSeparator: \.isNewline) {
             let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
             guard trimmed.hasPrefix("model_checkpoint_path") else { continue }

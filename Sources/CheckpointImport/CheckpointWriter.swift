@@ -6,13 +6,35 @@ import Foundation
 /// (so re-writing a TF checkpoint reproduces its bytes).
 public enum CheckpointWriter {
     /// A tensor to store: its TF name, dtype, shape and little-endian element bytes.
-    struct Tensor {
-        var name: String
-        var dataType: TensorDataType
-        var shape: [Int]
+    public struct Tensor: Sendable {
+        public var name: String
+        public var dataType: TensorDataType
+        public var shape: [Int]
         var floats: [Float]?
         var int64s: [Int64]?
         var bytes: [UInt8]?
+
+        public init(name: String, shape: [Int], floats: [Float]) {
+            self.init(name: name, dataType: .float, shape: shape, floats: floats)
+        }
+
+        public init(name: String, shape: [Int], int64s: [Int64]) {
+            self.init(name: name, dataType: .int64, shape: shape, int64s: int64s)
+        }
+
+        /// Any numeric dtype, given as its little-endian element bytes.
+        public init(name: String, dataType: TensorDataType, shape: [Int], bytes: [UInt8]) {
+            self.init(name: name, dataType: dataType, shape: shape, bytes: bytes as [UInt8]?)
+        }
+
+        init(name: String, dataType: TensorDataType, shape: [Int], floats: [Float]? = nil, int64s: [Int64]? = nil, bytes: [UInt8]? = nil) {
+            self.name = name
+            self.dataType = dataType
+            self.shape = shape
+            self.floats = floats
+            self.int64s = int64s
+            self.bytes = bytes
+        }
 
         func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
             if let floats { return try floats.withUnsafeBytes(body) }
@@ -54,7 +76,8 @@ public enum CheckpointWriter {
         try file.commit()
     }
 
-    static func write(_ unsorted: [Tensor], prefix: String) throws {
+    /// Writes arbitrary tensors as a one-shard bundle (keys sorted bytewise, data in key order).
+    public static func write(_ unsorted: [Tensor], prefix: String) throws {
         let tensors = unsorted.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
         for (a, b) in zip(tensors, tensors.dropFirst()) where a.name == b.name {
             throw CheckpointError.badEntry(file: prefix + ".index", tensor: a.name, reason: "duplicate tensor name")

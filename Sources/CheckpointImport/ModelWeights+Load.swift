@@ -17,3 +17,10 @@ extension ModelWeights {
         return try importCheckpoint(at: path, keepOptimizerState: true)
     }
 }
+
+extension ModelWeights {
+    /// Writes this model as an n2spd safetensors file (atomically; replaces an existing file).
+    public func save(to path: String) throws {
+        try SafetensorsFile.write(self, to: URL(fileURLWithPath: path))
+    }
+}

@@ -2,25 +2,27 @@
 /// (`../shared/spec/tf-checkpoint-format.md` §4): found through its 48-byte footer, every block's
 /// trailer CRC verified, entries decoded from the prefix-compressed data blocks listed in the index block.
 ///
+/// Public as a low-level building block (tests, tools); most code wants `CheckpointBundle`.
+///
 /// The whole table is decoded eagerly: bundle indexes are small (6 KB for the Noise2Same U-Net, a few
 /// hundred KB for models with thousands of variables) and every entry is needed anyway.
-struct SSTable {
-    static let magic: UInt64 = 0xdb47_7524_8b80_fb57
+public struct SSTable: Sendable {
+    public static let magic: UInt64 = 0xdb47_7524_8b80_fb57
     static let footerSize = 48
     static let trailerSize = 5
 
-    struct Entry {
-        var key: [UInt8]
-        var value: [UInt8]
+    public struct Entry: Sendable {
+        public var key: [UInt8]
+        public var value: [UInt8]
     }
 
     /// Every key/value of every data block, in table order (strictly increasing keys).
-    let entries: [Entry]
+    public let entries: [Entry]
     /// Number of data blocks (1 for every checkpoint in the fixtures; more for big models).
-    let dataBlockCount: Int
+    public let dataBlockCount: Int
 
     /// Parses `bytes`, the whole `.index` file; `file` is used in error messages.
-    init(bytes: [UInt8], file: String) throws(CheckpointError) {
+    public init(bytes: [UInt8], file: String) throws(CheckpointError) {
         guard bytes.count >= Self.footerSize else {
             throw .truncatedIndex(file: file, reason: "\(bytes.count) bytes, shorter than the 48-byte SSTable footer")
         }

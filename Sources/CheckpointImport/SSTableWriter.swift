@@ -3,9 +3,11 @@
 /// entries keyed by the shortest separator between blocks (restart interval 1), an empty metaindex
 /// block, masked-CRC trailers, and the 48-byte footer. Mirroring TF byte for byte lets us check the writer
 /// against a real checkpoint.
-struct SSTableWriter {
-    static let blockSize = 262_144
-    static let restartInterval = 16
+public struct SSTableWriter: Sendable {
+    public static let blockSize = 262_144
+    public static let restartInterval = 16
+
+    public init() {}
 
     private(set) var output: [UInt8] = []
     private var dataBlock = BlockBuilder(restartInterval: restartInterval)
@@ -15,7 +17,7 @@ struct SSTableWriter {
     private var entryCount = 0
 
     /// Keys must be added in strictly increasing bytewise order.
-    mutating func add(key: [UInt8], value: [UInt8]) {
+    public mutating func add(key: [UInt8], value: [UInt8]) {
         precondition(entryCount == 0 || SSTable.less(lastKey, key), "SSTable keys must be strictly increasing")
         if let handle = pendingHandle {
             // The previous block's index key: any key ≥ its last key and < this one; TF picks the shortest.
@@ -29,7 +31,7 @@ struct SSTableWriter {
     }
 
     /// Finishes the table and returns the file's bytes.
-    mutating func finish() -> [UInt8] {
+    public mutating func finish() -> [UInt8] {
         flush()
         var metaindex = BlockBuilder(restartInterval: Self.restartInterval)
         let metaindexHandle = writeBlock(metaindex.finish())
@@ -70,7 +72,7 @@ struct SSTableWriter {
     }
 
     /// LevelDB's BytewiseComparator::FindShortestSeparator.
-    static func shortestSeparator(_ start: [UInt8], _ limit: [UInt8]) -> [UInt8] {
+    public static func shortestSeparator(_ start: [UInt8], _ limit: [UInt8]) -> [UInt8] {
         let common = zip(start, limit).prefix(while: { $0 == $1 }).count
         guard common < min(start.count, limit.count) else { return start }  // one is a prefix of the other
         let byte = start[common]
@@ -79,14 +81,14 @@ struct SSTableWriter {
     }
 
     /// LevelDB's BytewiseComparator::FindShortSuccessor.
-    static func shortSuccessor(_ key: [UInt8]) -> [UInt8] {
+    public static func shortSuccessor(_ key: [UInt8]) -> [UInt8] {
         guard let index = key.firstIndex(where: { $0 != 0xff }) else { return key }
         return Array(key[..<index]) + [key[index] + 1]
     }
 }
 
 /// One block's entries with prefix compression and restart points (LevelDB's BlockBuilder).
-struct BlockBuilder {
+struct BlockBuilder: Sendable {
     let restartInterval: Int
     private var buffer: [UInt8] = []
     private var restarts: [UInt32] = [0]

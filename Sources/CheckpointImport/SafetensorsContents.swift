@@ -29,12 +29,18 @@ public struct SafetensorsContents: Sendable {
     public let metadata: [String: String]
     private let bytes: [UInt8]
     private let dataStart: Int
+    private let positions: [String: Int]
 
     public init(contentsOf url: URL) throws(SafetensorsError) {
         let path = url.path
         let bytes: [UInt8]
-        do { bytes = [UInt8](try Data(contentsOf: url)) } catch {
-            throw .io(file: path, reason: "cannot read: \((error as NSError).localizedDescription)")
+        do {
+            guard let file = try ReadOnlyFile(path: path) else { throw SafetensorsError.io(file: path, reason: "no such file") }
+            bytes = try file.readAll()  // straight into the array: no intermediate Data copy
+        } catch let error as SafetensorsError {
+            throw error
+        } catch {
+            throw .io(file: path, reason: "\(error)")
         }
         try self.init(bytes: bytes, file: path)
     }
@@ -102,6 +108,7 @@ public struct SafetensorsContents: Sendable {
         self.metadata = metadata
         self.bytes = bytes
         self.dataStart = dataStart
+        self.positions = Dictionary(tensors.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// JSON integers only (JSONSerialization hands out NSNumber; reject fractions and booleans).
@@ -111,7 +118,7 @@ public struct SafetensorsContents: Sendable {
         return value as? Int
     }
 
-    public func tensor(_ name: String) -> Tensor? { tensors.first { $0.name == name } }
+    public func tensor(_ name: String) -> Tensor? { positions[name].map { tensors[$0] } }
 
     /// A float32 tensor's values (bit-exact copy of the stored bytes).
     public func floatTensor(_ name: String) throws(SafetensorsError) -> FloatTensor {

@@ -4,9 +4,13 @@ import Denoiser
 extension Conv2D {
     /// Gradients of `Conv2D.forward` (any k, stride, TF 'same' padding, optional bias).
     ///
-    /// ∂kernel (`[k·k·Cin, Cout]`) += colᵀ·dY and ∂x = col2im(dY·Wᵀ), over chunks of output pixels so the
-    /// im2col scratch stays bounded like the forward's. The kernel gradient is accumulated (GEMM β = 1) so the
-    /// masked and unmasked passes add into one buffer; the bias gradient Σ dY is returned.
+    /// ∂kernel (`[k·k·Cin, Cout]`) += colᵀ·dY over chunks of output pixels (bounded im2col scratch, like the
+    /// forward); it is accumulated (GEMM β = 1) so the masked and unmasked passes add into one buffer. The bias
+    /// gradient Σ dY is returned.
+    /// ∂x: for stride 1 with an odd kernel (symmetric padding) it is the forward convolution of dY with the
+    /// spatially flipped, in/out-transposed kernel, run by `Conv2D.forward` itself: a GEMM with depth k·k·Cout
+    /// instead of col2im(dY·Wᵀ), whose GEMM depth is only Cout and which needs a sequential scatter. Strided
+    /// convolutions (the 2×2 downsampling) use col2im.
     static func backward(
         input x: Tensor, outputGradient dy: Tensor, kernel: FloatTensor, stride: Int = 1,
         kernelGradient: inout [Float], needInputGradient: Bool = true, threads: Int
@@ -17,7 +21,8 @@ extension Conv2D {
         precondition(g.outputShape == dy.shape, "conv backward: gradient \(dy.shape) does not match \(g)")
         precondition(kernelGradient.count == kernel.count)
         let cin = g.inputChannels, cout = g.outputChannels, k = g.patchLength
-        var dx: Tensor? = needInputGradient ? Tensor(shape: x.shape) : nil
+        let flippedInputGradient = needInputGradient && !g.isPointwise && stride == 1 && g.kernelSize % 2 == 1
+        var dx: Tensor? = needInputGradient && !flippedInputGradient ? Tensor(shape: x.shape) : nil
         x.values.withUnsafeBufferPointer { xp in
             dy.values.withUnsafeBufferPointer { gp in
                 kernel.values.withUnsafeBufferPointer { wp in
@@ -61,7 +66,24 @@ extension Conv2D {
                 }
             }
         }
+        if flippedInputGradient {
+            dx = Conv2D.forward(dy, kernel: flippedTransposed(kernel), threads: threads)
+        }
         return (dx, ChannelSum.of(dy))
+    }
+
+    /// W'[a, b, o, i] = W[k−1−a, k−1−b, i, o]: the kernel of the input-gradient convolution.
+    static func flippedTransposed(_ kernel: FloatTensor) -> FloatTensor {
+        let k = kernel.shape[0], cin = kernel.shape[2], cout = kernel.shape[3]
+        var out = [Float](repeating: 0, count: kernel.count)
+        for a in 0..<k {
+            for b in 0..<k {
+                let src = ((k - 1 - a) * k + (k - 1 - b)) * cin * cout
+                let dst = (a * k + b) * cout * cin
+                for i in 0..<cin { for o in 0..<cout { out[dst + o * cin + i] = kernel.values[src + i * cout + o] } }
+            }
+        }
+        return FloatTensor(shape: [k, k, cout, cin], values: out)
     }
 }
 

@@ -13,9 +13,12 @@ public enum FineTune {
         public var seed: UInt64 = 0
         public var loss: LossKind = .noise2SamePro
         public var replacement: MaskReplacement = .defaultGaussian
-        /// nil: the staircase schedule at the model's own global step (as continuing the reference run);
-        /// a value: that constant learning rate.
-        public var learningRate: Float? = nil
+        /// A constant learning rate (default 5e-5: gentle, because the model is already trained), or nil for
+        /// the reference's staircase schedule at the model's own global step — which is ≈ 0 for a model trained
+        /// 80–90k steps (4e-4·0.5^16), so nil only makes sense for continuing a young run.
+        public var learningRate: Float? = 5e-5
+        /// Held-out images are evaluated on a centred window of at most this size per side.
+        public var validationSize: Int = 256
 
         public init(steps: Int) { self.steps = steps }
     }
@@ -44,7 +47,7 @@ public enum FineTune {
         var config = TrainingConfig(loss: options.loss, replacement: options.replacement)
         if let lr = options.learningRate { config.schedule = LearningRateSchedule(initial: lr, decaySteps: .max, decayRate: 1) }
         let trainer = try Trainer(weights: weights, config: config)
-        let before = try trainer.validationLoss(images: validation, seed: options.seed ^ 0xF1E1).total
+        let before = try trainer.validationLoss(images: validation, seed: options.seed ^ 0xF1E1, maxSize: options.validationSize).total
         let sampler = PatchSampler(files: pool.map { TrainingImageFile(url: $0, kind: .encoded) },
                                    patchSize: options.patchSize, channels: channels, seed: options.seed)
         let sigma: Float? = { if case .gaussian(let s) = options.replacement { return s } else { return nil } }()
@@ -52,7 +55,7 @@ public enum FineTune {
         while losses.count < options.steps && shouldContinue() {
             losses.append(try trainer.step(batch: try sampler.nextBatch(size: options.batchSize, noiseSigma: sigma)))
         }
-        let after = try trainer.validationLoss(images: validation, seed: options.seed ^ 0xF1E1).total
+        let after = try trainer.validationLoss(images: validation, seed: options.seed ^ 0xF1E1, maxSize: options.validationSize).total
         trainer.setMetadata("fine_tune", "\(losses.count) steps \(options.loss) on \(pool.count) images; held-out loss \(before) -> \(after)")
         return Result(weights: trainer.weights, before: before, after: after, stepsRun: losses.count, trainingLosses: losses)
     }

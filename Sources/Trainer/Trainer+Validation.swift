@@ -6,7 +6,9 @@ extension Trainer {
     /// (`reference-model.md` §3.6): each image is z-scored, centre-cropped to a multiple of 2^(depth−1), masked
     /// with a fresh stratified mask and replacement drawn from `seed` (fixed, so two models are compared on
     /// identical masks), and evaluated with the current loss; the terms are averaged over images.
-    public func validationLoss(images: [FloatImage], seed: UInt64 = 0x5EED_7A11) throws -> StepLosses {
+    /// `maxSize` additionally limits each side to a centred window (a 12-megapixel photo would otherwise
+    /// need gigabytes of activations).
+    public func validationLoss(images: [FloatImage], seed: UInt64 = 0x5EED_7A11, maxSize: Int? = nil) throws -> StepLosses {
         guard !images.isEmpty else { throw TrainerError.invalidBatch("no validation images") }
         var rng = TrainingRandom(seed: seed)
         let multiple = 1 << (architecture.depth - 1)
@@ -14,7 +16,8 @@ extension Trainer {
         var sum = StepLosses(reconstruction: 0, invariance: 0, blindSpot: 0, total: 0)
         for original in images {
             let image = try original.converted(toChannels: architecture.inputChannels, path: "validation image").standardized()
-            let h = image.height / multiple * multiple, w = image.width / multiple * multiple
+            let limit = maxSize ?? Int.max
+            let h = min(image.height, limit) / multiple * multiple, w = min(image.width, limit) / multiple * multiple
             guard h > 0, w > 0 else { throw TrainerError.invalidBatch("validation image \(image.height)×\(image.width) too small") }
             let top = (image.height - h) / 2, left = (image.width - w) / 2, c = image.channels
             var x = [Float](repeating: 0, count: h * w * c)
@@ -22,7 +25,7 @@ extension Trainer {
                 for i in 0..<(w * c) { x[y * w * c + i] = image.pixels[((top + y) * image.width + left) * c + i] }
             }
             var mask = [Float](repeating: 0, count: x.count)
-            mask.withUnsafeMutableBufferPointer {
+            _ = mask.withUnsafeMutableBufferPointer {
                 StratifiedMask.fill($0, height: h, width: w, channels: c, box: box, random: &rng)
             }
             let batch = TrainingBatch(

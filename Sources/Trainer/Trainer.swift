@@ -195,6 +195,12 @@ public final class Trainer {
         return (x, xm, shape)
     }
 
+    /// The network output in eval mode (batch norm with moving statistics), unfused — what the validation
+    /// loss sees, and what `InferenceEngine.forward` must reproduce for this model.
+    public func inferenceForward(_ input: Tensor) -> Tensor {
+        graph.forward(input, parameters: parameters, training: false).0
+    }
+
     /// Both passes in inference mode (moving statistics, no state change) and the loss: validation.
     func evaluateInference(batch: TrainingBatch) throws -> StepLosses {
         try checkBatch(batch)

@@ -175,7 +175,7 @@ struct TrainingGraph {
         _ p: [FloatTensor], _ g: inout [[Float]]
     ) -> Tensor {
         let result = BatchNorm.trainingBackwardReLU(
-            input: x, output: y, outputGradient: dy, gamma: p[slots.gamma].values, statistics: stats)
+            input: x, output: y, outputGradient: dy, gamma: p[slots.gamma].values, statistics: stats, threads: threads)
         Self.accumulate(result.gamma, into: &g[slots.gamma])
         Self.accumulate(result.beta, into: &g[slots.beta])
         return result.input

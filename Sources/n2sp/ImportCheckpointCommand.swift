@@ -21,7 +21,7 @@ struct ImportCheckpointCommand: ParsableCommand {
 
             Examples:
               n2sp import-checkpoint models/n2s_bsd68 -o bsd68.safetensors
-              n2sp import-checkpoint models/n2s_bsd68/model.ckpt-90000 -o bsd68-train.safetensors --keep-optimizer-state
+              n2sp import-checkpoint runs/model.ckpt-90000 -o train.safetensors --keep-optimizer-state
             """)
 
     @Argument(help: "Checkpoint prefix, .index file, or model directory.")

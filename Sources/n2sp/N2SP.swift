@@ -12,6 +12,8 @@ struct N2SP: AsyncParsableCommand {
             """,
         subcommands: [
             // one line per subcommand; keep alphabetical
+            BenchCommand.self,
+            DenoiseCommand.self,
             ExportCheckpointCommand.self,
             ImportCheckpointCommand.self,
             InspectCommand.self,

@@ -32,7 +32,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Folder of training images.") var data: String
     @Option(help: "Folder of validation images (whole images, eval-mode loss at every checkpoint).") var val: String?
-    @Option(help: "Training steps in this run (T).") var steps: Int
+    @Option(help: "Training steps in this run (T); a resumed run keeps its own.") var steps: Int?
     @Option(help: "How many of the last steps use the Noise2SamePro loss (a).") var proSteps = 0
     @Option(help: "Start from this model (safetensors or TF checkpoint) instead of from scratch.") var from: String?
     @Option(help: "Patches per batch.") var batch = 4
@@ -54,6 +54,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--depth/--filters/--channels only apply when training from scratch (no --from or --resume)")
         }
         if resume && from != nil { throw ValidationError("--resume continues the output file; do not combine it with --from") }
+        if !resume && steps == nil { throw ValidationError("--steps is required (except with --resume)") }
     }
 
     func run() throws {
@@ -72,7 +73,7 @@ struct TrainCommand: ParsableCommand {
             print("resuming      \(output) at step \(trainingRun.trainer.globalStep) of \(trainingRun.plan.targetStep)")
         } else {
             if FileManager.default.fileExists(atPath: output) && !force { throw OutputExists(path: output) }
-            var plan = TrainingPlan(totalSteps: steps)
+            var plan = TrainingPlan(totalSteps: steps ?? 0)
             plan.proSteps = proSteps
             plan.batchSize = batch
             plan.patchSize = patch

@@ -1,4 +1,4 @@
-@testable import CheckpointImport
+import CheckpointImport
 import Foundation
 import TestSupport
 import XCTest
@@ -50,7 +50,7 @@ final class CheckpointWriterTests: XCTestCase {
         // Names that differ early, so prefix compression cannot shrink the block below 256 KiB.
         func name(_ i: Int) -> String { String(UInt32(truncatingIfNeeded: i &* 2_654_435_761), radix: 16) + "/\(padding)/v\(i)" }
         let tensors = (0..<3000).map { i in
-            CheckpointWriter.Tensor(name: name(i), dataType: .float, shape: [2], floats: [Float(i), -Float(i)])
+            CheckpointWriter.Tensor(name: name(i), shape: [2], floats: [Float(i), -Float(i)])
         }
         try CheckpointWriter.write(tensors, prefix: prefix)
         let table = try SSTable(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: prefix + ".index"))), file: "many.index")

@@ -1,4 +1,4 @@
-@testable import CheckpointImport
+import CheckpointImport
 import Foundation
 import TestSupport
 import XCTest
@@ -106,6 +106,9 @@ final class CorruptionTests: XCTestCase {
         XCTAssertThrowsError(try CheckpointBundle(path: c.directory)) { error in
             guard case .checkpointStateInvalid = error as? CheckpointError else { return XCTFail("\(error)") }
         }
+        // an absolute path from the machine that wrote it: found by name next to the `checkpoint` file
+        try Data("model_checkpoint_path: \"/home/someone/runs/model.ckpt-3\"\n".utf8).write(to: URL(fileURLWithPath: c.directory + "/checkpoint"))
+        XCTAssertEqual(try CheckpointBundle(path: c.directory).prefix, c.prefix)
         // no `checkpoint` file: fall back to the highest -N
         try FileManager.default.removeItem(atPath: c.directory + "/checkpoint")
         try FileManager.default.copyItem(atPath: c.indexPath, toPath: c.directory + "/model.ckpt-10.index")
@@ -250,13 +253,13 @@ final class CraftedBundleTests: XCTestCase {
     }
 
     private func tensors(_ weights: ModelWeights) -> [CheckpointWriter.Tensor] {
-        weights.parameters.map { CheckpointWriter.Tensor(name: $0.key, dataType: .float, shape: $0.value.shape, floats: $0.value.values) }
+        weights.parameters.map { CheckpointWriter.Tensor(name: $0.key, shape: $0.value.shape, floats: $0.value.values) }
     }
 
     func testThreeDimensionalModelsAreRejectedClearly() throws {
         var all = tensors(try smallWeights())
         let index = all.firstIndex { $0.name == "main_unet/first_convolution/kernel" }!
-        all[index] = CheckpointWriter.Tensor(name: all[index].name, dataType: .float, shape: [3, 3, 3, 1, 5], floats: [Float](repeating: 0, count: 135))
+        all[index] = CheckpointWriter.Tensor(name: all[index].name, shape: [3, 3, 3, 1, 5], floats: [Float](repeating: 0, count: 135))
         guard case .threeDimensionalModel(_, "main_unet/first_convolution/kernel", [3, 3, 3, 1, 5]) = try importError(all) else {
             return XCTFail("\(String(describing: try importError(all)))")
         }
@@ -266,7 +269,7 @@ final class CraftedBundleTests: XCTestCase {
     /// A hostile name must not make the importer enumerate a billion residual blocks.
     func testAbsurdBlockCountsAreRejectedNotEnumerated() throws {
         var all = tensors(try smallWeights())
-        all.append(CheckpointWriter.Tensor(name: "main_unet/encoding_block_1/res_999999/batch_norm_1/gamma", dataType: .float, shape: [5], floats: [1, 1, 1, 1, 1]))
+        all.append(CheckpointWriter.Tensor(name: "main_unet/encoding_block_1/res_999999/batch_norm_1/gamma", shape: [5], floats: [1, 1, 1, 1, 1]))
         guard case .notANoise2SameModel = try importError(all) else { return XCTFail("\(String(describing: try importError(all)))") }
     }
 
@@ -279,7 +282,7 @@ final class CraftedBundleTests: XCTestCase {
 
         all = tensors(weights)
         let index = all.firstIndex { $0.name == "main_unet/unet_out/gamma" }!
-        all[index] = CheckpointWriter.Tensor(name: all[index].name, dataType: .float, shape: [6], floats: [Float](repeating: 1, count: 6))
+        all[index] = CheckpointWriter.Tensor(name: all[index].name, shape: [6], floats: [Float](repeating: 1, count: 6))
         guard case .parameterShapeMismatch(_, "main_unet/unet_out/gamma", [5], [6]) = try importError(all) else {
             return XCTFail("\(String(describing: try importError(all)))")
         }
@@ -290,14 +293,14 @@ final class CraftedBundleTests: XCTestCase {
         let directory = try Fixtures.temporaryDirectory("crafted")
         defer { try? FileManager.default.removeItem(at: directory) }
         var all = tensors(weights)
-        all.append(CheckpointWriter.Tensor(name: "extra/thing", dataType: .float, shape: [1], floats: [1]))
+        all.append(CheckpointWriter.Tensor(name: "extra/thing", shape: [1], floats: [1]))
         try CheckpointWriter.write(all, prefix: directory.path + "/m")
         let (imported, report) = try ModelWeights.importCheckpointWithReport(at: directory.path + "/m", keepOptimizerState: true)
         XCTAssertEqual(report.unusedTensors, ["extra/thing"])
         XCTAssertNil(imported.adam)
         XCTAssertNil(report.sourceStep)
 
-        all.append(CheckpointWriter.Tensor(name: "main_unet/out_conv/kernel/Adam", dataType: .float, shape: [1, 1, 5, 1], floats: [0, 0, 0, 0, 0]))
+        all.append(CheckpointWriter.Tensor(name: "main_unet/out_conv/kernel/Adam", shape: [1, 1, 5, 1], floats: [0, 0, 0, 0, 0]))
         guard case .missingParameter = try importError(all) else { return XCTFail() }
     }
 }

@@ -1,4 +1,4 @@
-@testable import CheckpointImport
+import CheckpointImport
 import Foundation
 import TestSupport
 import XCTest
@@ -116,7 +116,7 @@ final class FuzzTests: XCTestCase {
         let url = directory.appendingPathComponent("m.safetensors")
         try SafetensorsFile.write(weights, to: url)
         let original = [UInt8](try Data(contentsOf: url))
-        let headerEnd = 8 + Int(ByteReader.fixed64(original, at: 0))
+        let headerEnd = 8 + Int(littleEndian(original, at: 0, count: 8))
         var iteration = 0
         while budget.more(iteration) {
             var bytes = original
@@ -161,22 +161,37 @@ final class FuzzTests: XCTestCase {
     }
 
     /// The original file's block handles (metaindex, index, data blocks) from its footer and index block.
+    /// (Decoded here independently of the reader: these are trusted fixture files.)
     private func blockHandles(_ bytes: [UInt8]) throws -> [(offset: Int, size: Int)] {
-        var footer = ByteReader(bytes, from: bytes.count - 48, to: bytes.count - 8)
-        let meta = (Int(try footer.varint64()), Int(try footer.varint64()))
-        let index = (Int(try footer.varint64()), Int(try footer.varint64()))
-        var handles = [meta, index]
-        let restarts = Int(ByteReader.fixed32(bytes, at: index.0 + index.1 - 4))
-        var reader = ByteReader(bytes, from: index.0, to: index.0 + index.1 - 4 - 4 * restarts)
-        while !reader.isAtEnd {
-            _ = try reader.varint32()
-            let keyLength = Int(try reader.varint32())
-            let valueLength = Int(try reader.varint32())
-            _ = try reader.take(keyLength)
-            var value = ByteReader(Array(try reader.take(valueLength)))
-            handles.append((Int(try value.varint64()), Int(try value.varint64())))
+        var position = bytes.count - 48
+        func varint() -> Int {
+            var value = 0, shift = 0
+            while true {
+                let byte = bytes[position]
+                position += 1
+                value |= Int(byte & 0x7f) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
         }
-        return handles.map { (offset: $0.0, size: $0.1) }
+        let meta = (offset: varint(), size: varint())
+        let index = (offset: varint(), size: varint())
+        var handles = [meta, index]
+        let restarts = Int(littleEndian(bytes, at: index.offset + index.size - 4, count: 4))
+        let end = index.offset + index.size - 4 - 4 * restarts
+        position = index.offset
+        while position < end {
+            _ = varint()
+            let keyLength = varint()
+            _ = varint()
+            position += keyLength
+            handles.append((offset: varint(), size: varint()))
+        }
+        return handles
+    }
+
+    private func littleEndian(_ bytes: [UInt8], at offset: Int, count: Int) -> UInt64 {
+        (0..<count).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
     }
 
     private func fixTrailers(_ bytes: inout [UInt8], _ handles: [(offset: Int, size: Int)]) {

@@ -52,7 +52,7 @@ final class SafetensorsTests: XCTestCase {
         let directory = try Fixtures.temporaryDirectory("safetensors")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("m.safetensors")
-        try SafetensorsFile.write(imported, to: url)
+        try imported.save(to: url.path)
         XCTAssertEqual(try SafetensorsContents(contentsOf: url).tensors.count, 66)
         XCTAssertEqual(try SafetensorsFile.read(url), imported)
         // Writing again replaces the file atomically and leaves no temp files behind.

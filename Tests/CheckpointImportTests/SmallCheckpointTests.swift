@@ -47,7 +47,7 @@ final class SmallCheckpointTests: XCTestCase {
 
     func testPrefixIndexPathAndDirectoryAllResolveToTheSameCheckpoint() throws {
         for path in [Self.prefix, Self.prefix + ".index", Self.directory, Self.directory + "/",
-                     Self.prefix + ".data-00000-of-00001"] {
+                     Self.prefix + ".data-00000-of-00001", Self.prefix + ".meta"] {
             XCTAssertEqual(try CheckpointBundle(path: path).prefix.replacingOccurrences(of: "//", with: "/"), Self.prefix, path)
         }
     }

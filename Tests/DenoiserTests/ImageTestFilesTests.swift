@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import Denoiser
+import Denoiser
 
 /// Test-only helpers that make image files from scratch (no binary blobs in the repository): a minimal PNG
 /// writer that builds chunks by hand (stored deflate blocks, our own CRC), so tests can produce what our

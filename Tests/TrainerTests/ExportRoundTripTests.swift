@@ -1,4 +1,5 @@
 import CheckpointImport
+import Denoiser
 import Foundation
 import TestSupport
 import Trainer
@@ -30,5 +31,22 @@ final class ExportRoundTripTests: XCTestCase {
         let expected = reference.map { "\($0["name"] as! String) \($0["shape"] as! [Int])" }.sorted()
         XCTAssertEqual(ours, expected)
         XCTAssertEqual(ours.count, 157)
+    }
+}
+
+/// A model trained here, handed to the inference engine (batch norm folded, fused buffers), gives the same
+/// output as the trainer's own eval-mode forward, so validation losses describe what the daemon will serve.
+final class TrainedModelInferenceTests: XCTestCase {
+    func testInferenceEngineMatchesEvalModeForward() throws {
+        let f = try SmallStepFixture()
+        let trainer = try Trainer(weights: try SmallStepFixture.startingWeights(),
+                                  config: TrainingConfig(loss: .noise2SamePro, replacement: .donut))
+        for _ in 0..<3 { try trainer.step(batch: f.trainingBatch) }
+        let input = Tensor(shape: TensorShape(batch: 4, height: 64, width: 64, channels: 1), values: f.features)
+        let ours = trainer.inferenceForward(input)
+        let engine = try InferenceEngine(weights: trainer.weights).forward(input)
+        let error = Compare.maxAbsOverMaxRef(engine.values, ours.values)
+        print(String(format: "trained model: InferenceEngine vs eval-mode forward max err / max %.2e", error))
+        XCTAssertLessThanOrEqual(error, 1e-4)
     }
 }

@@ -61,6 +61,13 @@ typedef struct {
     const char *value;
 } cic_text;
 
+/* A raw chunk to write into a PNG before PLTE/IDAT (colour-space chunks carried over from the input). */
+typedef struct {
+    char type[5];        /* four letters + NUL */
+    const uint8_t *data;
+    uint32_t length;
+} cic_png_chunk;
+
 /* Reads the header only (PNG: chunks up to the first IDAT; JPEG: markers up to the first SOS). */
 int cic_png_probe(const char *path, const cic_limits *limits, cic_info *info, char *err, size_t errlen);
 int cic_jpeg_probe(const char *path, const cic_limits *limits, cic_info *info, char *err, size_t errlen);
@@ -74,12 +81,21 @@ int cic_jpeg_decode(const char *path, const cic_limits *limits, const cic_info *
 /* Encoders. `path` is created exclusively (O_EXCL: an existing file is never replaced, CIC_ERR_EXISTS);
  * on failure the partial file is removed. With do_fsync the data is on disk when CIC_OK is returned. */
 int cic_png_encode(const char *path, const void *pixels, uint32_t width, uint32_t height, int32_t channels,
-                   int32_t bit_depth, const cic_text *texts, int32_t text_count, int32_t compression_level,
-                   int32_t do_fsync, char *err, size_t errlen);
-/* JPEG comment (COM marker) longer than 65533 bytes is cut to that length (the marker's maximum). */
+                   int32_t bit_depth, const cic_text *texts, int32_t text_count, const cic_png_chunk *chunks,
+                   int32_t chunk_count, int32_t compression_level, int32_t do_fsync, char *err, size_t errlen);
+/* A marker segment to write into a JPEG (e.g. EXIF APP1 or ICC APP2 carried over from the input). */
+typedef struct {
+    int32_t marker;        /* second marker byte, 0xE0…0xEF (APPn) or 0xFE (COM) */
+    const uint8_t *data;   /* payload without the length field */
+    uint32_t length;       /* ≤ 65533; longer segments are skipped */
+} cic_jpeg_marker;
+
+/* JPEG comment (COM marker) longer than 65533 bytes is cut to that length (the marker's maximum).
+ * `markers` are written right after SOI (before the comment); when one is an EXIF APP1, no JFIF APP0 is
+ * written, because EXIF requires its APP1 to come first. */
 int cic_jpeg_encode(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height, int32_t channels,
-                    int32_t quality, int32_t subsample_chroma, const char *comment, int32_t do_fsync, char *err,
-                    size_t errlen);
+                    int32_t quality, int32_t subsample_chroma, int32_t progressive, const char *comment,
+                    const cic_jpeg_marker *markers, int32_t marker_count, int32_t do_fsync, char *err, size_t errlen);
 
 /* Moves `from` to `to` without ever replacing `to` (renameat2 RENAME_NOREPLACE, or link+unlink where the
  * file system lacks it). CIC_ERR_EXISTS when `to` exists. */

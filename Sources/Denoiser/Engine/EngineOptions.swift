@@ -8,12 +8,21 @@ public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
     case im2colGEMM
 }
 
+/// How the engine uses the cores.
+public enum ThreadingMode: String, Sendable, Codable, CaseIterable {
+    /// OpenBLAS single-threaded; each convolution's chunks (im2col + GEMM + epilogue) are spread over
+    /// `threads` workers. No BLAS threads spin while the memory-bound passes run. Default.
+    case workers
+    /// OpenBLAS runs `threads` threads inside each GEMM; chunks run one after another.
+    case blas
+}
+
 /// Tunables of the inference engine.
 public struct EngineOptions: Sendable, Equatable {
     /// Upper bound for the engine's planned memory (activation buffers + im2col scratch) of one forward
     /// pass, in bytes. Larger images are split into tiles that fit. 1 GiB suits a 2-core/24 GB box: the
-    /// paper model then runs ~640×640 tiles (≈2.6 KB of activations per pixel) and a 4096×4096 image stays
-    /// far below 2 GB RSS.
+    /// paper model then runs 824×824 tiles (≈1.5 KB of activations per pixel + 16 MiB scratch; a 4096×4096
+    /// image takes 36 tiles) and the process stays near 1.2 GB RSS (workspace + weights + image in/out).
     public var memoryBudget: Int
     /// Worker threads for OpenBLAS (`openblas_set_num_threads`, process-wide) and the element-wise passes.
     public var threads: Int
@@ -26,12 +35,17 @@ public struct EngineOptions: Sendable, Equatable {
     /// Caps the tile side (pixels, rounded down to a multiple of 2^depth) regardless of the budget; nil = budget
     /// decides. Mainly for tests that force many tiles.
     public var maximumTileSide: Int?
+    /// Where the parallelism goes (see `ThreadingMode`). Note that OpenBLAS's thread count is process-wide:
+    /// the engine sets it before every pass.
+    public var threading: ThreadingMode
 
     public init(
         memoryBudget: Int = 1 << 30, threads: Int = Parallel.processorCount, im2colChunkBytes: Int = 16 << 20,
         batchNormEpsilon: Float = BatchNormParameters.tensorFlowFusedEpsilon,
-        convolutionAlgorithm: ConvolutionAlgorithm = .im2colGEMM, maximumTileSide: Int? = nil
+        convolutionAlgorithm: ConvolutionAlgorithm = .im2colGEMM, maximumTileSide: Int? = nil,
+        threading: ThreadingMode = .workers
     ) {
+        self.threading = threading
         self.memoryBudget = memoryBudget
         self.threads = max(threads, 1)
         self.im2colChunkBytes = im2colChunkBytes
@@ -46,6 +60,7 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
     case inputShape(String)
     case channelMismatch(modelChannels: Int, imageChannels: Int)
     case emptyImage
+    case cancelled
 
     public var description: String {
         switch self {
@@ -55,6 +70,7 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
             "the model takes \(m) channel\(m == 1 ? "" : "s") but the image has \(i) "
                 + "(a 1-channel model denoises any image channel by channel; a \(m)-channel model needs \(m)-channel images)"
         case .emptyImage: "the image has no pixels"
+        case .cancelled: "denoising was cancelled"
         }
     }
 }

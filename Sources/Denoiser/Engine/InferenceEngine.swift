@@ -39,7 +39,7 @@ public final class InferenceEngine: @unchecked Sendable {
         InferenceWorkspace.bytes(layers, shape: shape, chunkBytes: options.im2colChunkBytes)
     }
 
-    /// Frees the cached activation buffers (they are kept between calls of the same shape).
+    /// Frees the cached activation buffers (kept between calls, and reused for any shape that fits in them).
     public func releaseWorkspace() {
         lock.lock(); defer { lock.unlock() }
         workspace = nil
@@ -65,14 +65,19 @@ public final class InferenceEngine: @unchecked Sendable {
 
     private func planWorkspace(_ shape: TensorShape) -> InferenceWorkspace {
         if let ws = workspace, ws.shape == shape { return ws }
-        workspace = nil  // free the old plan before allocating the new one
-        let ws = InferenceWorkspace(layers, shape: shape, chunkBytes: options.im2colChunkBytes)
+        var previous = workspace?.storage
+        workspace = nil
+        let needed = InferenceWorkspace.bytes(layers, shape: shape, chunkBytes: options.im2colChunkBytes)
+        // keep the old memory if the new plan fits in it; otherwise free it before allocating the new one
+        if let p = previous, p.count * MemoryLayout<Float>.stride < needed { previous = nil }
+        let ws = InferenceWorkspace(layers, shape: shape, chunkBytes: options.im2colChunkBytes, reusing: previous)
+        previous = nil
         workspace = ws
         return ws
     }
 
     private func runNetwork(_ ws: InferenceWorkspace) {
-        GEMM.setThreads(options.threads)
+        GEMM.setThreads(options.threading == .workers ? 1 : options.threads)
         layers.run(ws, threads: options.threads)
     }
 
@@ -83,7 +88,12 @@ public final class InferenceEngine: @unchecked Sendable {
     }
 
     /// `predict` plus what it did (statistics, tiling, time).
-    public func predictReporting(_ image: FloatImage) throws -> (image: FloatImage, report: PredictReport) {
+    /// - Parameter progress: called after every tile with (tiles done, tiles in total, over all passes);
+    ///   return `false` to stop, which throws `InferenceError.cancelled` (for progress bars and for a daemon
+    ///   that must give up a huge image on shutdown).
+    public func predictReporting(
+        _ image: FloatImage, progress: ((_ completed: Int, _ total: Int) -> Bool)? = nil
+    ) throws -> (image: FloatImage, report: PredictReport) {
         let start = DispatchTime.now()
         guard image.height > 0, image.width > 0 else { throw InferenceError.emptyImage }
         let modelChannels = architecture.inputChannels
@@ -100,12 +110,18 @@ public final class InferenceEngine: @unchecked Sendable {
         var statistics: [ChannelStatistics] = []
         lock.lock(); defer { lock.unlock() }
         let ws = planWorkspace(TensorShape(height: layout.tileHeight, width: layout.tileWidth, channels: modelChannels))
+        var completed = 0
+        let total = layout.tileCount * groups.count
         for group in groups {
             let stats = image.pixels.withUnsafeBufferPointer { px in
                 group.map { ChannelStatistics.measure(px.baseAddress! + $0, count: image.pixelCount, stride: image.channels) }
             }
             statistics += stats
-            runTiles(image, channels: group, statistics: stats, layout: layout, workspace: ws, into: &output)
+            let finished = runTiles(image, channels: group, statistics: stats, layout: layout, workspace: ws, into: &output) {
+                completed += 1
+                return progress?(completed, total) ?? true
+            }
+            if !finished { throw InferenceError.cancelled }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         let report = PredictReport(
@@ -174,15 +190,17 @@ public final class InferenceEngine: @unchecked Sendable {
                           columns: TileLayout.spans(length: wp, tile: tw, margin: margin))
     }
 
+    /// Returns false if `afterTile` asked to stop.
     private func runTiles(_ image: FloatImage, channels: [Int], statistics: [ChannelStatistics], layout: TileLayout,
-                          workspace ws: InferenceWorkspace, into output: inout FloatImage) {
+                          workspace ws: InferenceWorkspace, into output: inout FloatImage,
+                          afterTile: () -> Bool) -> Bool {
         let m = architecture.paddingMultiple
         let top = ReflectPadding.amounts(length: image.height, multiple: m).before
         let left = ReflectPadding.amounts(length: image.width, multiple: m).before
         let th = layout.tileHeight, tw = layout.tileWidth
         let cm = channels.count
         let ci = image.channels
-        image.pixels.withUnsafeBufferPointer { src in
+        return image.pixels.withUnsafeBufferPointer { src in
             output.pixels.withUnsafeMutableBufferPointer { dst in
                 let out = dst.baseAddress!
                 for row in layout.rows {
@@ -194,7 +212,10 @@ public final class InferenceEngine: @unchecked Sendable {
                         // crop: padded rows/columns outside the image are dropped; de-normalise the rest
                         let y0 = max(row.write.lowerBound, top), y1 = min(row.write.upperBound, top + image.height)
                         let x0 = max(column.write.lowerBound, left), x1 = min(column.write.upperBound, left + image.width)
-                        guard y0 < y1, x0 < x1 else { continue }
+                        guard y0 < y1, x0 < x1 else {
+                            if !afterTile() { return false }
+                            continue
+                        }
                         let netOut = ws.output
                         Parallel.forRanges(y1 - y0, threads: options.threads, minimumChunk: max(1, 32_768 / max(x1 - x0, 1))) { part in
                             for py in (y0 + part.lowerBound)..<(y0 + part.upperBound) {
@@ -207,8 +228,10 @@ public final class InferenceEngine: @unchecked Sendable {
                                 }
                             }
                         }
+                        if !afterTile() { return false }
                     }
                 }
+                return true
             }
         }
     }

@@ -1,12 +1,25 @@
 /// All memory one forward pass needs for one input shape, planned once and reused for every call (and
-/// every tile) with that shape: per U-Net level L (width c_L, pixels P_L = N·H/2^(L−1)·W/2^(L−1)):
-///   `main[L]`  c_L   the level's running activation; the skip connection until the decoder consumes it
-///   `wide[L]`  2c_L  (c_L at the deepest level) the activated concat, or the `relu(bn1(x))` of an
-///                    identity residual block
-///   `hidden[L]` c_L  the residual block's inner activation `relu(bn2(conv1(·)))`
+/// every tile) with that shape. Per U-Net level L (width c_L, pixels P_L = N·H/2^(L−1)·W/2^(L−1)):
+///   `main[L]`   c_L   the level's running activation; the skip connection until the decoder consumes it
+///   `wide[L]`   2c_L  (c_L at the deepest level) the activated concat, or an identity block's `relu(bn1(x))`
+///   `hidden[L]` c_L   a residual block's inner activation `relu(bn2(conv1(·)))`
 /// plus the network input and output (C_in each at level 1) and one im2col scratch shared by all convolutions.
-/// For the paper model that is ≈ 650 floats (2.6 KB) per input pixel + the fixed scratch.
+///
+/// Overlay: while anything below level 1 runs, only `main[1]` (the skip) of level 1 is live, so all deeper
+/// buffers are placed inside level 1's `wide` + `hidden` (3c_1·P_1 floats; levels ≥ 2 of the reference
+/// configuration need 2.75c_1·P_1). `main[2]` goes at the very end of that region, inside `hidden[1]`,
+/// because it is still read (by the level-1 transposed conv) while `wide[1]` is being written; it is dead by
+/// the time `hidden[1]` is. Configurations whose deep levels do not fit get separate buffers.
+/// Paper model: 4c_1 + 2 = 386 floats ≈ 1.5 KB per input pixel + the fixed scratch.
 final class InferenceWorkspace {
+    struct Plan {
+        var totalFloats = 0
+        var input = 0, output = 0
+        var main: [Int] = [], wide: [Int] = [], hidden: [Int] = []
+        var scratch = 0, scratchCount = 0
+        var overlaid = false
+    }
+
     let shape: TensorShape
     let storage: AlignedBuffer
     let input: UnsafeMutablePointer<Float>
@@ -15,24 +28,63 @@ final class InferenceWorkspace {
     let wide: [UnsafeMutablePointer<Float>]
     let hidden: [UnsafeMutablePointer<Float>]
     let scratch: UnsafeMutableBufferPointer<Float>
+    let overlaid: Bool
 
-    /// Floats of each region, in allocation order; every region is rounded up to 16 floats (64 bytes).
-    static func layout(_ layers: UNetLayers, shape: TensorShape, chunkBytes: Int) -> [Int] {
+    /// Offsets (floats) of every buffer; each buffer is rounded up to 16 floats (64 bytes).
+    static func plan(_ layers: UNetLayers, shape: TensorShape, chunkBytes: Int) -> Plan {
         let arch = layers.architecture
+        let depth = arch.depth
         func round(_ n: Int) -> Int { (n + 15) & ~15 }
-        var regions = [round(shape.count), round(shape.count)]
-        for level in 1...arch.depth {
-            let p = shape.batch * (shape.height >> (level - 1)) * (shape.width >> (level - 1))
-            let c = arch.filters(atLevel: level)
-            regions += [round(p * c), round(p * (level < arch.depth ? 2 * c : c)), round(p * c)]
+        func pixels(_ level: Int) -> Int { shape.batch * (shape.height >> (level - 1)) * (shape.width >> (level - 1)) }
+        func sizes(_ level: Int) -> (main: Int, wide: Int, hidden: Int) {
+            let c = arch.filters(atLevel: level), p = pixels(level)
+            return (round(p * c), round(p * (level < depth ? 2 * c : c)), round(p * c))
         }
-        regions.append(round(max(scratchCount(layers, shape: shape, chunkBytes: chunkBytes), 16)))
-        return regions
+        var plan = Plan()
+        var offset = 0
+        func take(_ n: Int) -> Int { defer { offset += n }; return offset }
+        plan.input = take(round(shape.count))
+        plan.output = take(round(shape.count))
+        plan.main = [Int](repeating: 0, count: depth)
+        plan.wide = plan.main
+        plan.hidden = plan.main
+        let top = sizes(1)
+        plan.main[0] = take(top.main)
+        plan.wide[0] = take(top.wide)
+        plan.hidden[0] = take(top.hidden)
+        if depth > 1 {
+            let regionStart = plan.wide[0], regionEnd = offset
+            let main2 = sizes(2).main
+            var cursor = regionStart
+            var tentative = plan
+            tentative.main[1] = regionEnd - main2
+            for level in 2...depth {
+                let s = sizes(level)
+                if level > 2 { tentative.main[level - 1] = cursor; cursor += s.main }
+                tentative.wide[level - 1] = cursor; cursor += s.wide
+                tentative.hidden[level - 1] = cursor; cursor += s.hidden
+            }
+            if cursor <= tentative.main[1] && tentative.main[1] >= plan.hidden[0] {
+                plan = tentative
+                plan.overlaid = true
+            } else {
+                for level in 2...depth {
+                    let s = sizes(level)
+                    plan.main[level - 1] = take(s.main)
+                    plan.wide[level - 1] = take(s.wide)
+                    plan.hidden[level - 1] = take(s.hidden)
+                }
+            }
+        }
+        plan.scratchCount = round(max(scratchCount(layers, shape: shape, chunkBytes: chunkBytes), 16))
+        plan.scratch = take(plan.scratchCount)
+        plan.totalFloats = offset
+        return plan
     }
 
     /// Bytes a forward pass over `shape` needs (what the tiler compares with the budget).
     static func bytes(_ layers: UNetLayers, shape: TensorShape, chunkBytes: Int) -> Int {
-        layout(layers, shape: shape, chunkBytes: chunkBytes).reduce(0, +) * MemoryLayout<Float>.stride
+        plan(layers, shape: shape, chunkBytes: chunkBytes).totalFloats * MemoryLayout<Float>.stride
     }
 
     /// The largest im2col / transposed-conv scratch any layer wants for this shape.
@@ -46,23 +98,24 @@ final class InferenceWorkspace {
         return most
     }
 
-    init(_ layers: UNetLayers, shape: TensorShape, chunkBytes: Int) {
+    /// Plans `shape`; reuses `reusing`'s memory when it is large enough (a daemon denoising images of
+    /// varying sizes then allocates and page-faults its buffers only when an image is larger than any before).
+    init(_ layers: UNetLayers, shape: TensorShape, chunkBytes: Int, reusing previous: AlignedBuffer? = nil) {
         self.shape = shape
-        let regions = Self.layout(layers, shape: shape, chunkBytes: chunkBytes)
-        storage = AlignedBuffer(count: regions.reduce(0, +))
-        var offset = 0
-        var pointers: [UnsafeMutablePointer<Float>] = []
-        for r in regions {
-            pointers.append(storage.pointer + offset)
-            offset += r
+        let plan = Self.plan(layers, shape: shape, chunkBytes: chunkBytes)
+        if let previous, previous.count >= plan.totalFloats {
+            storage = previous
+        } else {
+            storage = AlignedBuffer(count: plan.totalFloats)
         }
-        input = pointers[0]
-        output = pointers[1]
-        let depth = layers.architecture.depth
-        main = (0..<depth).map { pointers[2 + 3 * $0] }
-        wide = (0..<depth).map { pointers[3 + 3 * $0] }
-        hidden = (0..<depth).map { pointers[4 + 3 * $0] }
-        scratch = UnsafeMutableBufferPointer(start: pointers[2 + 3 * depth], count: regions.last!)
+        let base = storage.pointer
+        input = base + plan.input
+        output = base + plan.output
+        main = plan.main.map { base + $0 }
+        wide = plan.wide.map { base + $0 }
+        hidden = plan.hidden.map { base + $0 }
+        scratch = UnsafeMutableBufferPointer(start: base + plan.scratch, count: plan.scratchCount)
+        overlaid = plan.overlaid
     }
 
     var byteCount: Int { storage.count * MemoryLayout<Float>.stride }

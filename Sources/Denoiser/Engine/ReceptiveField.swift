@@ -17,7 +17,12 @@ import CheckpointImport
 /// image's, so the result depends only on a mod 2^depth; the margin is the maximum over those residues
 /// and both sides. If every tile interior pixel has ≥ margin real (or whole-image-border) pixels around it,
 /// no zero padding at a tile edge reaches it, and the tiled result equals the whole-image result.
-/// For depth 3 with one block per level (paper and small models) this gives 44 pixels.
+/// Paper/small configuration (depth 3, blocks [1,1,0] / bottom 1 / [1,1]), output range [a, b]:
+///   decoder L1 block → [a−2, b+2]; tconv → level 2 ≈ [a/2−1, b/2+1]; block → [a/2−3, b/2+3];
+///   tconv → level 3 ≈ [a/4−2, b/4+1]; bottom block → [a/4−4, b/4+3]; downsample → level 2
+///   [a/2−8, b/2+7] (∪ skip); encoder L2 block → [a/2−10, b/2+9]; downsample → level 1 [a−20, b+19];
+///   encoder L1 block → [a−22, b+21]; first conv → [a−23, b+22]; the worst residue mod 8 adds one: **24 px**
+///   (the spec's "≈46×46" receptive field). `TilingTests` perturbs single pixels and observes exactly 24.
 public enum ReceptiveField {
     public static func margin(_ arch: ModelArchitecture) -> Int {
         var worst = 0

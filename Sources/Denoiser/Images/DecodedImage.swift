@@ -14,9 +14,16 @@ public struct DecodedImage: Sendable, Equatable {
     /// The file was a palette PNG. Its pixels were expanded to RGB(A) 8-bit on reading; writing produces
     /// an RGB(A) 8-bit PNG (denoised colours are no longer confined to the palette).
     public var wasPalette: Bool
+    /// JPEG only: the input's EXIF and ICC segments, written back unchanged when the image is written as
+    /// JPEG (orientation and colour profile stay with the pixels). Empty for PNG.
+    public var carriedSegments: [JPEGSegment]
+    /// PNG only: the input's colour-space and pixel-size chunks, written back unchanged when the image is
+    /// written as PNG. Empty for JPEG.
+    public var carriedChunks: [PNGChunk]
 
     public init(format: ImageFormat, width: Int, height: Int, colorChannels: Int, samples: ImageSamples,
-                alpha: ImageSamples? = nil, wasPalette: Bool = false) {
+                alpha: ImageSamples? = nil, wasPalette: Bool = false, carriedSegments: [JPEGSegment] = [],
+                carriedChunks: [PNGChunk] = []) {
         precondition(width > 0 && height > 0, "image must not be empty (\(width)×\(height))")
         precondition(colorChannels == 1 || colorChannels == 3, "colour channels must be 1 or 3, got \(colorChannels)")
         precondition(samples.count == width * height * colorChannels,
@@ -32,6 +39,8 @@ public struct DecodedImage: Sendable, Equatable {
         self.samples = samples
         self.alpha = alpha
         self.wasPalette = wasPalette
+        self.carriedSegments = carriedSegments
+        self.carriedChunks = carriedChunks
     }
 
     /// 8 or 16.

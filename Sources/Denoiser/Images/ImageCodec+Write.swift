@@ -10,6 +10,9 @@ public struct ImageWriteOptions: Sendable, Equatable {
     public var jpegQuality: Int
     /// 4:2:0 chroma subsampling for RGB JPEG. Default off (4:4:4), for the same reason.
     public var jpegChromaSubsampling: Bool
+    /// Progressive JPEG (smaller files, coarse-to-fine display). Default off: baseline decodes everywhere
+    /// and faster.
+    public var jpegProgressive: Bool
     /// fsync the file before returning (the pipeline publishes it with a rename right after).
     public var fsync: Bool
     /// Written as PNG text chunks (one per key; tEXt, or iTXt for non-ASCII values) or, for JPEG, as one
@@ -17,10 +20,11 @@ public struct ImageWriteOptions: Sendable, Equatable {
     public var provenance: [String: String]
 
     public init(pngCompressionLevel: Int = 6, jpegQuality: Int = 95, jpegChromaSubsampling: Bool = false,
-                fsync: Bool = true, provenance: [String: String] = [:]) {
+                jpegProgressive: Bool = false, fsync: Bool = true, provenance: [String: String] = [:]) {
         self.pngCompressionLevel = pngCompressionLevel
         self.jpegQuality = jpegQuality
         self.jpegChromaSubsampling = jpegChromaSubsampling
+        self.jpegProgressive = jpegProgressive
         self.fsync = fsync
         self.provenance = provenance
     }
@@ -48,17 +52,37 @@ extension ImageCodec {
             guard !image.hasAlpha else { throw .unsupported(path: path, reason: "JPEG cannot store an alpha channel") }
             guard case .uint8(let samples) = image.samples else { preconditionFailure("8-bit image without 8-bit samples") }
             let comment = jpegComment(options.provenance)
-            (status, message) = samples.withUnsafeBufferPointer { px in
-                withErrorBuffer { err, len in
-                    cic_jpeg_encode(path, px.baseAddress, UInt32(image.width), UInt32(image.height),
-                                    Int32(image.colorChannels), Int32(options.jpegQuality),
-                                    options.jpegChromaSubsampling ? 1 : 0, comment, options.fsync ? 1 : 0, err, len)
-                }
-            }
+            (status, message) = writeJPEG(samples, image: image, path: path, comment: comment, options: options)
         }
         guard status == CIC_OK else {
             if status == CIC_ERR_EXISTS { throw .outputExists(path: path) }
             throw .writeFailed(path: path, reason: message)
+        }
+    }
+
+    private static func writeJPEG(_ samples: [UInt8], image: DecodedImage, path: String, comment: String,
+                                  options: ImageWriteOptions) -> (Int32, String) {
+        // Pin every carried payload for the duration of the call (nested closures, one per segment).
+        func withMarkers(_ index: Int, _ built: [cic_jpeg_marker], _ body: ([cic_jpeg_marker]) -> (Int32, String)) -> (Int32, String) {
+            guard index < image.carriedSegments.count else { return body(built) }
+            let segment = image.carriedSegments[index]
+            return segment.payload.withUnsafeBufferPointer { payload in
+                withMarkers(index + 1, built + [cic_jpeg_marker(marker: Int32(segment.marker), data: payload.baseAddress,
+                                                                 length: UInt32(payload.count))], body)
+            }
+        }
+        return withMarkers(0, []) { markers in
+            markers.withUnsafeBufferPointer { m in
+                samples.withUnsafeBufferPointer { px in
+                    withErrorBuffer { err, len in
+                        cic_jpeg_encode(path, px.baseAddress, UInt32(image.width), UInt32(image.height),
+                                        Int32(image.colorChannels), Int32(options.jpegQuality),
+                                        options.jpegChromaSubsampling ? 1 : 0, options.jpegProgressive ? 1 : 0,
+                                        comment, m.baseAddress, Int32(m.count),
+                                        options.fsync ? 1 : 0, err, len)
+                    }
+                }
+            }
         }
     }
 
@@ -72,12 +96,30 @@ extension ImageCodec {
             values.forEach { free($0) }
         }
         let texts = (0..<entries.count).map { cic_text(key: keys[$0], value: values[$0]) }
+        // One contiguous copy of the carried chunks' bytes keeps every pointer valid for the call.
+        let carried = image.carriedChunks
+        let blob = carried.flatMap(\.data)
         func encode(_ pixels: UnsafeRawPointer?) -> (Int32, String) {
-            texts.withUnsafeBufferPointer { t in
-                withErrorBuffer { err, len in
-                    cic_png_encode(path, pixels, UInt32(image.width), UInt32(image.height), Int32(image.channels),
-                                   Int32(image.bitDepth), t.baseAddress, Int32(t.count), Int32(options.pngCompressionLevel),
-                                   options.fsync ? 1 : 0, err, len)
+            blob.withUnsafeBufferPointer { bytes in
+                var offset = 0
+                let chunks = carried.map { chunk -> cic_png_chunk in
+                    var c = cic_png_chunk()
+                    withUnsafeMutableBytes(of: &c.type) { t in
+                        for (i, b) in chunk.type.utf8.prefix(4).enumerated() { t[i] = b }
+                    }
+                    c.data = chunk.data.isEmpty ? nil : bytes.baseAddress.map { $0 + offset }
+                    c.length = UInt32(chunk.data.count)
+                    offset += chunk.data.count
+                    return c
+                }
+                return chunks.withUnsafeBufferPointer { ch in
+                    texts.withUnsafeBufferPointer { t in
+                        withErrorBuffer { err, len in
+                            cic_png_encode(path, pixels, UInt32(image.width), UInt32(image.height), Int32(image.channels),
+                                           Int32(image.bitDepth), t.baseAddress, Int32(t.count), ch.baseAddress, Int32(ch.count),
+                                           Int32(options.pngCompressionLevel), options.fsync ? 1 : 0, err, len)
+                        }
+                    }
                 }
             }
         }
@@ -113,7 +155,7 @@ extension ImageCodec {
     /// The JPEG comment: `{"key":"value",…}` with sorted keys (JSON, so it can be parsed back).
     static func jpegComment(_ provenance: [String: String]) -> String {
         guard !provenance.isEmpty,
-              let data = try? JSONSerialization.data(withJSONObject: provenance, options: [.sortedKeys]),
+              let data = try? JSONSerialization.data(withJSONObject: provenance, options: [.sortedKeys, .withoutEscapingSlashes]),
               let text = String(data: data, encoding: .utf8)
         else { return "" }
         return text

@@ -34,6 +34,13 @@ public enum ImageCodec {
 
     /// Decodes `url` (PNG 8/16-bit gray, gray+alpha, RGB, RGBA, palette; JPEG gray or RGB).
     public static func read(_ url: URL, limits: ImageLimits = .default) throws(ImageError) -> DecodedImage {
+        try readWithInfo(url, limits: limits).image
+    }
+
+    /// `read`, plus the header information (stored bit depth, interlacing …) the decoded image drops.
+    public static func readWithInfo(_ url: URL, limits: ImageLimits = .default) throws(ImageError)
+        -> (image: DecodedImage, info: ImageInfo)
+    {
         let path = url.path
         let info = try probe(url, limits: limits)
         var expected = cic_info()
@@ -83,8 +90,11 @@ public enum ImageCodec {
         } else {
             colour = interleaved
         }
-        return DecodedImage(format: info.format, width: info.width, height: info.height,
-                            colorChannels: info.colorChannels, samples: colour, alpha: alpha, wasPalette: info.isPalette)
+        let image = DecodedImage(format: info.format, width: info.width, height: info.height,
+                                 colorChannels: info.colorChannels, samples: colour, alpha: alpha, wasPalette: info.isPalette,
+                                 carriedSegments: info.format == .jpeg ? JPEGSegment.carried(fromHeaderOf: url) : [],
+                                 carriedChunks: info.format == .png ? PNGChunk.carried(fromHeaderOf: url) : [])
+        return (image, info)
     }
 
     // MARK: - shared with the writer

@@ -6,6 +6,8 @@ public struct ImageDenoisingResult: Sendable {
     public var output: URL
     /// The side-by-side before/after PNG, when asked for.
     public var comparison: URL?
+    /// Why the comparison could not be written (the denoised output itself was; it is not undone).
+    public var comparisonError: ImageError?
     public var info: ImageInfo
     /// As reported by the denoiser (empty if it reports none).
     public var normalization: [NormalizationStats]
@@ -23,14 +25,17 @@ public struct ImageDenoisingResult: Sendable {
 ///
 /// - Output keeps the input's format, bit depth, colour channels and alpha (alpha is copied untouched).
 ///   Palette PNGs are written as RGB(A) 8-bit PNGs: denoised colours leave the palette. 1/2/4-bit gray
-///   PNGs are written as 8-bit gray. JPEG output is re-encoded with `writeOptions` (quality 95, 4:4:4).
+///   PNGs are written as 8-bit gray; a tRNS colour key becomes a real alpha channel. JPEG output is
+///   re-encoded with `writeOptions` (quality 95, 4:4:4). The samples are passed on as numbers, never
+///   colour-managed, so the input's colour description is copied verbatim: PNG iCCP/sRGB/gAMA/cHRM/cICP/
+///   pHYs chunks, JPEG EXIF (orientation) and ICC segments. Other metadata (tEXt, tIME, XMP …) is not.
 /// - Naming: `<stem><suffix>.<ext>` in the output folder, where `<ext>` is the input's own extension when
 ///   it names the file's real format (`.JPG`, `.jpeg`, `.png` kept as is), else `png`/`jpg`. When that
 ///   name is taken, `.uniqueName` tries `-2`, `-3`, …; `.fail` refuses. Existing files are never replaced,
 ///   even when another process creates the name concurrently (rename with RENAME_NOREPLACE).
 /// - Colour: the denoiser gets all colour channels at once; a 1-channel model denoises each independently
 ///   (the engine does this), a 3-channel model takes RGB as is.
-public struct ImageDenoisingPipeline {
+public struct ImageDenoisingPipeline: Sendable {
     public var denoiser: any ImageDenoising
     public var limits: ImageLimits
     /// Added to the input's stem: `photo.png` → `photo-denoised.png`.
@@ -53,8 +58,11 @@ public struct ImageDenoisingPipeline {
         self.writeComparison = writeComparison
     }
 
-    /// Denoises `input` into `outputDirectory` (which must exist).
-    public func process(_ input: URL, into outputDirectory: URL) throws(ImageError) -> ImageDenoisingResult {
+    /// Denoises `input` into `outputDirectory` (which must exist). `progress` is handed to the denoiser
+    /// (tiles done / total for the engine); returning `false` from it cancels the file (`.cancelled`).
+    public func process(_ input: URL, into outputDirectory: URL, progress: DenoisingProgress? = nil)
+        throws(ImageError) -> ImageDenoisingResult
+    {
         let clock = ContinuousClock()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: outputDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -62,18 +70,33 @@ public struct ImageDenoisingPipeline {
         }
 
         let start = clock.now
-        let decoded = try ImageCodec.read(input, limits: limits)
+        let (decoded, info) = try ImageCodec.readWithInfo(input, limits: limits)
+        let stem = input.deletingPathExtension().lastPathComponent
+        let ext = ImageFormat(pathExtension: input.pathExtension) == decoded.format ? input.pathExtension
+            : decoded.format.preferredExtension
+        if conflictPolicy == .fail {
+            // Fail before spending the denoising time; the publish step re-checks atomically.
+            let target = outputDirectory.appendingPathComponent(
+                OutputPublisher.candidateName(stem: stem, suffix: suffix, extension: ext, attempt: 1))
+            if FileManager.default.fileExists(atPath: target.path) { throw .outputExists(path: target.path) }
+        }
         let digest: String
         do { digest = try SHA256.hex(ofFileAt: input) } catch {
             throw .unreadable(path: input.path, reason: "\(error)")
         }
-        let info = ImageInfo(format: decoded.format, width: decoded.width, height: decoded.height,
-                             colorChannels: decoded.colorChannels, hasAlpha: decoded.hasAlpha,
-                             bitDepth: decoded.bitDepth, fileBitDepth: decoded.bitDepth, isPalette: decoded.wasPalette)
         let readDone = clock.now
 
         let denoised: DenoiserOutput
-        do { denoised = try denoiser.denoise(decoded.floatImage()) } catch {
+        var stopped = false
+        let watched: DenoisingProgress? = progress.map { report in
+            { done, total in
+                let goOn = report(done, total)
+                if !goOn { stopped = true }
+                return goOn
+            }
+        }
+        do { denoised = try denoiser.denoise(decoded.floatImage(), progress: watched) } catch {
+            if stopped { throw .cancelled(path: input.path) }
             throw .denoiserFailed(path: input.path, reason: "\(error)")
         }
         let out = denoised.image
@@ -85,34 +108,37 @@ public struct ImageDenoisingPipeline {
         let denoiseDone = clock.now
 
         var options = writeOptions
-        options.provenance = provenance(for: input, image: decoded, digest: digest, normalization: denoised.normalization)
-        let stem = input.deletingPathExtension().lastPathComponent
-        let ext = ImageFormat(pathExtension: input.pathExtension) == decoded.format ? input.pathExtension
-            : decoded.format.preferredExtension
+        options.provenance = provenance(for: input, image: decoded, digest: digest, output: denoised)
         let output = try OutputPublisher.publish(
             in: outputDirectory, stem: stem, suffix: suffix, extension: ext, policy: conflictPolicy
         ) { (temp: URL) throws(ImageError) in
             try ImageCodec.write(result, to: temp, format: decoded.format, options: options)
         }
         var comparison: URL? = nil
+        var comparisonError: ImageError? = nil
         if writeComparison {
             let sideBySide = ComparisonImage.make(before: decoded, after: result)
-            comparison = try OutputPublisher.publish(
-                in: outputDirectory, stem: stem, suffix: suffix + "-compare", extension: "png", policy: conflictPolicy
-            ) { (temp: URL) throws(ImageError) in
-                try ImageCodec.write(sideBySide, to: temp, format: .png, options: options)
+            do {
+                comparison = try OutputPublisher.publish(
+                    in: outputDirectory, stem: stem, suffix: suffix + "-compare", extension: "png", policy: conflictPolicy
+                ) { (temp: URL) throws(ImageError) in
+                    try ImageCodec.write(sideBySide, to: temp, format: .png, options: options)
+                }
+            } catch {
+                comparisonError = error
             }
         }
         let writeDone = clock.now
         return ImageDenoisingResult(
-            input: input, output: output, comparison: comparison, info: info, normalization: denoised.normalization,
+            input: input, output: output, comparison: comparison, comparisonError: comparisonError, info: info,
+            normalization: denoised.normalization,
             readTime: readDone - start, denoiseTime: denoiseDone - readDone, writeTime: writeDone - denoiseDone,
             provenance: options.provenance)
     }
 
-    private func provenance(for input: URL, image: DecodedImage, digest: String,
-                            normalization: [NormalizationStats]) -> [String: String] {
-        var p = writeOptions.provenance
+    private func provenance(for input: URL, image: DecodedImage, digest: String, output: DenoiserOutput) -> [String: String] {
+        let normalization = output.normalization
+        var p = writeOptions.provenance.merging(output.details) { _, run in run }
         p["Software"] = p["Software"] ?? "n2sp"
         p["n2sp.input"] = input.lastPathComponent
         p["n2sp.input.sha256"] = digest

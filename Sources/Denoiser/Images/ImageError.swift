@@ -23,12 +23,14 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The output name is taken and the policy forbids choosing another (outputs are never replaced).
     case outputExists(path: String)
     case denoiserFailed(path: String, reason: String)
+    /// The caller stopped the work (progress callback returned false); nothing was written.
+    case cancelled(path: String)
 
     /// The file the error is about.
     public var path: String {
         switch self {
         case .notFound(let p), .isDirectory(let p), .notRegularFile(let p), .emptyFile(let p), .notAnImage(let p),
-            .changedWhileReading(let p), .outputExists(let p):
+            .changedWhileReading(let p), .outputExists(let p), .cancelled(let p):
             p
         case .unreadable(let p, _), .truncated(let p, _), .badChecksum(let p, _), .corrupt(let p, _),
             .tooLarge(let p, _), .unsupported(let p, _), .writeFailed(let p, _), .denoiserFailed(let p, _):
@@ -58,6 +60,7 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
         case .writeFailed(_, let why): "could not be written: \(why)"
         case .outputExists: "already exists and is never replaced"
         case .denoiserFailed(_, let why): "could not be denoised: \(why)"
+        case .cancelled: "was not finished: denoising was cancelled"
         }
     }
 

@@ -41,7 +41,10 @@ public enum Conv2D {
     ///   - bias: `Cout` values or nil.
     ///   - output: `N·OH·OW` pixels of `outputPixelStride` floats (first `Cout` written), may be a channel
     ///     slice of a concat buffer.
-    ///   - scratch: im2col space, at least `minimumScratchCount`; must not alias input or output.
+    ///   - scratch: im2col space, at least `minimumScratchCount` (may be empty for 1×1 stride 1); must not
+    ///     alias input or output. With `threads > 1` and OpenBLAS at 1 thread it is split between workers.
+    ///   - threads: workers for the memory-bound parts, or for whole chunks when OpenBLAS runs single-threaded
+    ///     (see `Parallel.convolutionWorkers`).
     public static func forward(
         _ geometry: ConvolutionGeometry,
         input: UnsafePointer<Float>, inputPixelStride: Int? = nil,
@@ -55,31 +58,60 @@ public enum Conv2D {
         let ldc = outputPixelStride ?? g.outputChannels
         let total = g.outputPixelCount
         let beta: Float = epilogue.accumulate ? 1 : 0
-        if g.isPointwise {
-            GEMM.multiply(m: total, n: g.outputChannels, k: g.inputChannels, a: input, lda: lda,
-                          b: kernel, ldb: g.outputChannels, c: output, ldc: ldc, beta: beta)
-            applyEpilogue(rows: 0..<total, output: output, ldc: ldc, channels: g.outputChannels,
+        let k = g.patchLength
+        if !g.isPointwise {
+            precondition(scratch.count >= k, "\(g): im2col scratch of \(scratch.count) floats < one row (\(k))")
+        }
+        // One chunk = im2col of `rows` output pixels into this worker's scratch, GEMM, epilogue — all on one
+        // core while the chunk is in its cache.
+        func chunk(_ rows: Range<Int>, columns: UnsafeMutablePointer<Float>?, threads: Int) {
+            let a: UnsafePointer<Float>
+            let ldaGEMM: Int
+            if g.isPointwise {
+                a = input + rows.lowerBound &* lda
+                ldaGEMM = lda
+            } else {
+                let columns = columns!
+                Parallel.forRanges(rows.count, threads: threads, minimumChunk: max(1, 16_384 / k)) { part in
+                    Im2Col.gather(g, input: input, inputPixelStride: lda,
+                                  pixels: (rows.lowerBound + part.lowerBound)..<(rows.lowerBound + part.upperBound),
+                                  columns: columns + part.lowerBound &* k)
+                }
+                a = UnsafePointer(columns)
+                ldaGEMM = k
+            }
+            GEMM.multiply(m: rows.count, n: g.outputChannels, k: g.inputChannels * g.kernelSize * g.kernelSize,
+                          a: a, lda: ldaGEMM, b: kernel, ldb: g.outputChannels,
+                          c: output + rows.lowerBound &* ldc, ldc: ldc, beta: beta)
+            applyEpilogue(rows: rows, output: output, ldc: ldc, channels: g.outputChannels,
                           bias: bias, relu: epilogue.relu, threads: threads)
+        }
+        let workers = Parallel.convolutionWorkers(threads: threads, rows: total)
+        if workers == 1 {
+            // OpenBLAS threads each GEMM; im2col and epilogue are spread with Parallel.
+            let rowsPerChunk = g.isPointwise ? total : min(scratch.count / k, total)
+            var start = 0
+            while start < total {
+                let end = min(start + rowsPerChunk, total)
+                chunk(start..<end, columns: scratch.baseAddress, threads: threads)
+                start = end
+            }
             return
         }
-        let k = g.patchLength
-        precondition(scratch.count >= k, "\(g): im2col scratch of \(scratch.count) floats < one row (\(k))")
-        let chunk = min(scratch.count / k, total)
-        let columns = scratch.baseAddress!
-        var start = 0
-        while start < total {
-            let end = min(start + chunk, total)
-            let rows = end - start
-            Parallel.forRanges(rows, threads: threads, minimumChunk: max(1, 16_384 / k)) { part in
-                Im2Col.gather(g, input: input, inputPixelStride: lda,
-                              pixels: (start + part.lowerBound)..<(start + part.upperBound),
-                              columns: columns + part.lowerBound &* k)
+        // Worker-level parallelism (OpenBLAS at 1 thread): each worker owns a slice of the scratch and
+        // processes chunks w, w + workers, … — no BLAS threads spinning while im2col runs.
+        let slice = g.isPointwise ? 0 : scratch.count / workers
+        let rowsPerChunk = g.isPointwise ? (total + workers - 1) / workers : min(max(slice / k, 1), (total + workers - 1) / workers)
+        precondition(g.isPointwise || slice >= k, "\(g): scratch too small for \(workers) workers")
+        let chunks = (total + rowsPerChunk - 1) / rowsPerChunk
+        let base = scratch.baseAddress  // nil is fine for a pointwise convolution (no im2col)
+        Parallel.forWorkers(workers) { w in
+            var c = w
+            while c < chunks {
+                let start = c * rowsPerChunk
+                chunk(start..<min(start + rowsPerChunk, total), columns: base.map { $0 + w &* slice }, threads: 1)
+                c += workers
             }
-            GEMM.multiply(m: rows, n: g.outputChannels, k: k, a: columns, lda: k,
-                          b: kernel, ldb: g.outputChannels, c: output + start &* ldc, ldc: ldc, beta: beta)
-            applyEpilogue(rows: start..<end, output: output, ldc: ldc, channels: g.outputChannels,
-                          bias: bias, relu: epilogue.relu, threads: threads)
-            start = end
         }
     }
 

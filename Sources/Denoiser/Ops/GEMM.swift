@@ -24,6 +24,9 @@ public enum GEMM {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// OpenBLAS's current thread count (process-wide).
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
     /// Sets the number of threads OpenBLAS uses for every later GEMM in this process.
     public static func setThreads(_ threads: Int) {
         openblas_set_num_threads(Int32(max(threads, 1)))

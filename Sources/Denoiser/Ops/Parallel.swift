@@ -30,6 +30,27 @@ public enum Parallel {
     }
 }
 
+extension Parallel {
+    /// Runs `body(w)` for w in 0..<workers concurrently (each worker picks its own share of the work).
+    public static func forWorkers(_ workers: Int, _ body: (Int) -> Void) {
+        if workers <= 1 { body(0); return }
+        withoutActuallyEscaping(body) { escapable in
+            let shared = UncheckedSendable(escapable)
+            DispatchQueue.concurrentPerform(iterations: workers) { shared.value($0) }
+        }
+    }
+
+    /// How many workers a GEMM-based op should run its chunks on. Worker-level parallelism (each worker:
+    /// single-threaded GEMM on its own chunk) keeps both cores busy through im2col, GEMM and epilogue, but
+    /// is only safe and sensible when OpenBLAS itself runs single-threaded; if OpenBLAS is multi-threaded
+    /// (`GEMM.setThreads(n > 1)`), the ops run chunks one after another and let OpenBLAS thread each GEMM.
+    /// The inference engine sets OpenBLAS to 1 thread and uses workers.
+    public static func convolutionWorkers(threads: Int, rows: Int) -> Int {
+        guard threads > 1, GEMM.threads == 1 else { return 1 }
+        return max(1, min(threads, rows / 64))
+    }
+}
+
 /// Carries a non-Sendable value into a `@Sendable` closure whose lifetime the caller bounds.
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T

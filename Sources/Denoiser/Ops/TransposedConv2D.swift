@@ -59,18 +59,14 @@ public enum TransposedConv2D {
         let ldc = outputPixelStride ?? cout
         precondition(scratch.count >= row, "transposed conv scratch \(scratch.count) < \(row) floats")
         let total = g.inputPixelCount
-        let chunk = min(scratch.count / row, total)
-        let y = scratch.baseAddress!
         let w = g.inputWidth, h = g.inputHeight
         let outWidth = 2 * w
-        var start = 0
-        while start < total {
-            let end = min(start + chunk, total)
-            GEMM.multiply(m: end - start, n: row, k: g.inputChannels, a: input + start &* g.inputChannels,
+        func chunk(_ rows: Range<Int>, y: UnsafeMutablePointer<Float>, threads: Int) {
+            GEMM.multiply(m: rows.count, n: row, k: g.inputChannels, a: input + rows.lowerBound &* g.inputChannels,
                           lda: g.inputChannels, b: kernel, ldb: g.inputChannels, transposeB: true, c: y, ldc: row)
-            Parallel.forRanges(end - start, threads: threads, minimumChunk: max(1, 16_384 / row)) { part in
+            Parallel.forRanges(rows.count, threads: threads, minimumChunk: max(1, 16_384 / row)) { part in
                 for r in part {
-                    let p = start &+ r
+                    let p = rows.lowerBound &+ r
                     let n = p / (h &* w)
                     let rem = p &- n &* h &* w
                     let i = rem / w
@@ -96,7 +92,20 @@ public enum TransposedConv2D {
                     }
                 }
             }
-            start = end
+        }
+        let workers = Parallel.convolutionWorkers(threads: threads, rows: total)
+        let slice = scratch.count / workers
+        precondition(slice >= row, "transposed conv scratch too small for \(workers) workers")
+        let rowsPerChunk = min(slice / row, (total + workers - 1) / workers)
+        let chunks = (total + rowsPerChunk - 1) / rowsPerChunk
+        let base = scratch.baseAddress!
+        Parallel.forWorkers(workers) { wk in
+            var c = wk
+            while c < chunks {
+                let start = c * rowsPerChunk
+                chunk(start..<min(start + rowsPerChunk, total), y: base + wk &* slice, threads: workers == 1 ? threads : 1)
+                c += workers
+            }
         }
     }
 
