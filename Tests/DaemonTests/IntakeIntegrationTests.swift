@@ -37,6 +37,8 @@ final class IntakeIntegrationTests: XCTestCase {
         daemon.waitUntil(10, "collision output") { daemon.outputs().count == 3 }
         XCTAssertEqual(daemon.outputs(), ["renamed (2).png", "renamed.png", "slow.png"])
         XCTAssertEqual(try Data(contentsOf: daemon.outbox.appendingPathComponent("renamed.png")), try TestImages.png(seed: 1))
+        // The input moves to done/ right after its output is in place.
+        daemon.waitUntil(5, "three inputs in done/") { daemon.files(in: daemon.done).count == 3 }
         XCTAssertEqual(daemon.files(in: daemon.done), ["renamed (2).png", "renamed.png", "slow.png"])
 
         XCTAssertEqual(daemon.stop(), 0)

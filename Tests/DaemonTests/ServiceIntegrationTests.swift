@@ -74,7 +74,7 @@ final class ServiceIntegrationTests: XCTestCase {
         try FileManager.default.removeItem(at: daemon.outbox)
         try FileManager.default.createDirectory(at: daemon.outbox, withIntermediateDirectories: false)
         daemon.waitUntil(15, "the retried delivery") { daemon.outputs() == ["r.png"] }
-        XCTAssertEqual(daemon.files(in: daemon.done), ["r.png"])
+        daemon.waitUntil(5, "the input in done/") { daemon.files(in: daemon.done) == ["r.png"] }
         XCTAssertEqual(daemon.stop(), 0)
     }
 }
