@@ -11,7 +11,7 @@ public struct NoiseToSameProFineTuner: FineTuner {
     public var batchSize: Int
     /// Largest patch side; smaller when the pool's images are smaller.
     public var maximumPatchSize: Int
-    /// nil: the model's own staircase schedule at its global step (continuing its training); a value: constant.
+    /// A constant learning rate; nil: the trainer's fine-tuning default (`FineTune.Options.learningRate`).
     public var learningRate: Float?
 
     public init(batchSize: Int = 4, maximumPatchSize: Int = 64, learningRate: Float? = nil) {
@@ -40,7 +40,7 @@ public struct NoiseToSameProFineTuner: FineTuner {
         var options = FineTune.Options(steps: request.stepBudget)
         options.batchSize = batchSize
         options.patchSize = patch
-        options.learningRate = learningRate
+        if let learningRate { options.learningRate = learningRate }
         // Deterministic for a given base and pool, so a fine-tune can be reproduced from its inputs.
         options.seed = request.trainingFiles.map(\.lastPathComponent).joined().utf8
             .reduce(UInt64(0xcbf29ce484222325)) { ($0 ^ UInt64($1)) &* 0x100000001b3 }
