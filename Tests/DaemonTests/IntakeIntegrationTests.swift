@@ -103,6 +103,29 @@ final class IntakeIntegrationTests: XCTestCase {
         XCTAssertEqual(daemon.stop(), 0)
     }
 
+    func testInotifyQueueOverflowTriggersARescan() throws {
+        let limit = Int((try? String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 16384
+        guard limit <= 100_000 else { throw XCTSkip("max_queued_events = \(limit): too many files needed to overflow it") }
+        let daemon = try DaemonHarness()
+        daemon.extraArguments = ["--processor", "copy", "--settle-time", "0.2", "--rescan-interval", "3600"]
+        try daemon.startAndWaitReady()
+        let pid = try XCTUnwrap(daemon.process?.processIdentifier)
+        // Freeze the daemon, flood its queue with events of names it ignores (each empty file: IN_CREATE +
+        // IN_CLOSE_WRITE), then rename an image in: its IN_MOVED_TO is lost to the overflow.
+        kill(pid, SIGSTOP)
+        for i in 0..<(limit / 2 + 100) {
+            let fd = open(daemon.inbox.appendingPathComponent("flood\(i).txt").path, O_WRONLY | O_CREAT, 0o644)
+            close(fd)
+        }
+        try daemon.dropRenamed("late.png", TestImages.png(seed: 77))
+        kill(pid, SIGCONT)
+        // Without the overflow rescan it would wait for the hourly rescan.
+        daemon.waitUntil(15, "the image renamed in during the overflow") { daemon.outputs() == ["late.png"] }
+        XCTAssertTrue(daemon.log.contains("inotify queue overflowed"), daemon.log)
+        XCTAssertEqual(daemon.stop(), 0)
+    }
+
     func testWithoutConfigOrFlagsItSaysWhatIsMissing() throws {
         let daemon = try DaemonHarness()
         try daemon.start(arguments: ["--config", daemon.root.appendingPathComponent("absent.toml").path])
