@@ -50,7 +50,9 @@ final class ServiceIntegrationTests: XCTestCase {
         XCTAssertEqual(sidecar?["input.name"], "x.png")
         XCTAssertEqual(sidecar?["model.version"], "base")
         XCTAssertEqual(sidecar?["input.sha256"]?.count, 64)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: daemon.state.appendingPathComponent("inboxes/second/done/x.png").path))
+        daemon.waitUntil(5, "x.png in the second inbox's done/") {
+            FileManager.default.fileExists(atPath: daemon.state.appendingPathComponent("inboxes/second/done/x.png").path)
+        }
 
         // A bad edit: logged with its line, the running config stays.
         try "worker_threads = 2\nbogus = 1\n".write(to: config, atomically: true, encoding: .utf8)
