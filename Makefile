@@ -1,6 +1,8 @@
 # n2spd — build, test, install.  `make help` lists the targets.
 SHELL := /bin/bash
 SWIFT ?= swift
+# Swift lives in /opt/swift on our machines; make it findable when the login shell did not add it.
+export PATH := $(PATH):/opt/swift/usr/bin
 PREFIX ?= /usr/local
 # OpenBLAS reads these when the library loads (setenv in main is too late): the Haswell kernel was measured
 # 1.3–1.9× faster than the auto-picked Cooperlake kernel on conv-shaped GEMMs on this Zen 4 CPU.
