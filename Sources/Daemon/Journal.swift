@@ -3,8 +3,10 @@ import Synchronization
 
 /// Log lines on stderr with the `<N>` syslog-priority prefix journald understands (`SyslogLevelPrefix=yes`
 /// is systemd's default). One `write(2)` per line so lines from threads never interleave.
+/// On a terminal (someone running `n2spd` in the foreground) the prefix is replaced by a readable level word.
 public enum Journal {
     private static let threshold = Atomic<Int>(LogLevel.info.rawValue)
+    private static let stderrIsTerminal = isatty(2) == 1
 
     public static func setLevel(_ level: LogLevel) { threshold.store(level.rawValue, ordering: .relaxed) }
 
@@ -17,7 +19,8 @@ public enum Journal {
     public static func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
         guard level.rawValue <= threshold.load(ordering: .relaxed) else { return }
         // A newline inside a message would start a line without a priority; keep one record per line.
-        var line = "<\(level.rawValue)>" + message().replacingOccurrences(of: "\n", with: " ⏎ ") + "\n"
+        let prefix = stderrIsTerminal ? "n2spd \(level): " : "<\(level.rawValue)>"
+        var line = prefix + message().replacingOccurrences(of: "\n", with: " ⏎ ") + "\n"
         line.withUTF8 { buffer in
             var offset = 0
             while offset < buffer.count {
