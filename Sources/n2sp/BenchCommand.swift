@@ -92,6 +92,16 @@ struct BenchCommand: ParsableCommand {
         var patch: Int?
         var loadavg_before: String?
         var loadavg_after: String?
+        /// Process CPU time (user + system) per timed run: on a shared machine wall time is inflated by
+        /// other jobs, CPU time much less (it still includes cache contention).
+        var cpu_seconds_per_run: Double?
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
     static func loadAverage() -> String {
@@ -138,6 +148,7 @@ struct BenchCommand: ParsableCommand {
         _ = try engine.forward(input)  // warm-up: plans the workspace, faults pages in
         var times: [Double] = []
         let loadBefore = Self.loadAverage()
+        let cpu0 = Self.cpuSeconds()
         for _ in 0..<`repeat` {
             let t0 = DispatchTime.now().uptimeNanoseconds
             _ = try engine.forward(input)
@@ -153,7 +164,8 @@ struct BenchCommand: ParsableCommand {
             seconds: times, median_seconds: median, ms_per_megapixel: median * 1000 / (Double(side * side) / 1e6),
             flops: flops, gflops: flops / median / 1e9, workspace_bytes: engine.workspaceBytes(for: shape),
             peak_rss_bytes: Self.peakRSS(), algorithm: algorithm, mode: "inference",
-            loadavg_before: loadBefore, loadavg_after: Self.loadAverage())
+            loadavg_before: loadBefore, loadavg_after: Self.loadAverage(),
+            cpu_seconds_per_run: (Self.cpuSeconds() - cpu0) / Double(`repeat`))
         report(result)
     }
 
@@ -193,6 +205,7 @@ struct BenchCommand: ParsableCommand {
         _ = try trainer.step(batch: batches[0])  // warm-up
         var times: [Double] = []
         let loadBefore = Self.loadAverage()
+        let cpu0 = Self.cpuSeconds()
         for b in batches.dropFirst() {
             let t0 = DispatchTime.now().uptimeNanoseconds
             _ = try trainer.step(batch: b)
@@ -210,7 +223,8 @@ struct BenchCommand: ParsableCommand {
             seconds: times, median_seconds: median, ms_per_megapixel: median * 1000 / (Double(batch * side * side) / 1e6),
             flops: flops, gflops: flops / median / 1e9, workspace_bytes: 0, peak_rss_bytes: Self.peakRSS(),
             algorithm: ConvolutionAlgorithm.automatic.rawValue, mode: "train", batch: batch, patch: side,
-            loadavg_before: loadBefore, loadavg_after: Self.loadAverage())
+            loadavg_before: loadBefore, loadavg_after: Self.loadAverage(),
+            cpu_seconds_per_run: (Self.cpuSeconds() - cpu0) / Double(`repeat`))
         if json { report(result); return }
         print("model        \(result.model) (\(result.architecture))")
         print("train step   batch \(batch) × \(side)×\(side), OPENBLAS_CORETYPE=\(result.openblas_coretype), both passes + Adam")
@@ -272,6 +286,7 @@ struct BenchCommand: ParsableCommand {
                          result.seconds.map { String(format: "%.4f", $0) }.joined(separator: ", ")))
             print(String(format: "throughput   %.1f ms/megapixel, %.1f GFLOP/s effective (%.3g GFLOP per run)",
                          result.ms_per_megapixel, result.gflops, result.flops / 1e9))
+            if let cpu = result.cpu_seconds_per_run { print(String(format: "cpu          %.3f CPU-s per run (load %@)", cpu, result.loadavg_before ?? "?")) }
             print("memory       workspace \(result.workspace_bytes >> 20) MiB, peak RSS \(result.peak_rss_bytes >> 20) MiB")
         }
     }

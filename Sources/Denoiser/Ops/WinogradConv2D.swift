@@ -9,9 +9,10 @@
 ///   3. output transform `Aᵀ M A` fused with the epilogue, written straight into the output pixels.
 /// Both cores run whole blocks (transforms and GEMMs) concurrently, like `Conv2D`'s worker mode.
 public enum WinogradConv2D {
-    /// Tiles per block. 96 F(4×4) tiles of a 96→96 layer keep V and M (≈2.6 MB) near the L2 and still give
-    /// OpenBLAS GEMMs of 96 rows; measured in BENCHMARKS.md.
-    public static let defaultBlockTiles = 96
+    /// Tiles per block. Measured on the paper model at 256² (CPU-seconds per pass, F(4×4)): 48 → 0.77,
+    /// 96 → 0.74, 192 → 0.73, 384 → 0.79. Larger blocks amortise OpenBLAS's packing of U[ξ] over more rows;
+    /// beyond ~200 V and M (36·B·C floats each) spill out of L2 into L3.
+    public static let defaultBlockTiles = 128
 
     /// Whether `geometry` can run on this path (3×3, stride 1, 'same').
     public static func supports(_ g: ConvolutionGeometry) -> Bool {
