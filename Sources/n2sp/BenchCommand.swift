@@ -60,6 +60,15 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "3×3 convolution algorithm: \(ConvolutionAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).")
     var algorithm: String = ConvolutionAlgorithm.automatic.rawValue
 
+    @Option(help: "Write the benchmarked weights as a safetensors model (e.g. the random ones, for export-checkpoint and the TF baseline).")
+    var writeModel: String?
+
+    @Option(help: "Inference: write the random network input (raw little-endian float32, NHWC, batch 1) here.")
+    var writeInput: String?
+
+    @Option(help: "Inference: write the network output of the last timed run (raw float32) here, to compare with TF.")
+    var writeOutput: String?
+
     @Flag(help: "Time a training step (Trainer.step) instead of inference.")
     var train = false
 
@@ -130,6 +139,7 @@ struct BenchCommand: ParsableCommand {
         guard let algo = ConvolutionAlgorithm(rawValue: algorithm) else {
             throw ValidationError("--algorithm must be one of \(ConvolutionAlgorithm.allCases.map(\.rawValue))")
         }
+        if let writeModel { try weights.save(to: writeModel) }
         if train { return try runTrain(weights) }
         let engine = try InferenceEngine(
             weights: weights,
@@ -149,11 +159,17 @@ struct BenchCommand: ParsableCommand {
         var times: [Double] = []
         let loadBefore = Self.loadAverage()
         let cpu0 = Self.cpuSeconds()
+        var output = input
         for _ in 0..<`repeat` {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = try engine.forward(input)
+            output = try engine.forward(input)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
+        func dump(_ t: Tensor, _ path: String) throws {
+            try t.values.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: path))
+        }
+        if let writeInput { try dump(input, writeInput) }
+        if let writeOutput { try dump(output, writeOutput) }
         let sorted = times.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         let flops = 2 * Double(engine.multiplyAccumulates(for: shape))
