@@ -52,16 +52,18 @@ import json, statistics, sys
 out = sys.argv[1]
 rows = [json.loads(l) for l in open(out + "/results.jsonl")]
 cmp_ = json.load(open(out + "/tf-compare.json"))["compare_max_abs_over_max_ref"]
-lines = ["| config | TF median s (runs) | ours median s (runs) | ours/TF (per round) | TF peak RSS MiB | ours peak RSS MiB | load (1-min) |",
-         "|---|---|---|---|---|---|---|"]
+lines = ["| config | TF median s (per round) | ours median s (per round) | ours/TF wall (per round) | TF CPU-s/run | ours CPU-s/run | ours/TF CPU | TF peak RSS MiB | ours peak RSS MiB | 1-min load before each run |",
+         "|---|---|---|---|---|---|---|---|---|---|"]
+med = statistics.median
 for cfg in dict.fromkeys(r["config"] for r in rows):
     tf = [r for r in rows if r["config"] == cfg and r["side"] == "tf"]
     us = [r for r in rows if r["config"] == cfg and r["side"] == "ours"]
     ratios = [u["median_seconds"] / t["median_seconds"] for t, u in zip(tf, us)]
-    lines.append("| %s | %.3f (%s) | %.3f (%s) | **%.2f** (%s) | %d | %d | %s |" % (
-        cfg, statistics.median(r["median_seconds"] for r in tf), ", ".join("%.3f" % r["median_seconds"] for r in tf),
-        statistics.median(r["median_seconds"] for r in us), ", ".join("%.3f" % r["median_seconds"] for r in us),
-        statistics.median(ratios), ", ".join("%.2f" % x for x in ratios),
+    tcpu, ucpu = med(r["cpu_seconds_per_run"] for r in tf), med(r["cpu_seconds_per_run"] for r in us)
+    lines.append("| %s | %.3f (%s) | %.3f (%s) | **%.2f** (%s) | %.3f | %.3f | **%.2f** | %d | %d | %s |" % (
+        cfg, med(r["median_seconds"] for r in tf), ", ".join("%.3f" % r["median_seconds"] for r in tf),
+        med(r["median_seconds"] for r in us), ", ".join("%.3f" % r["median_seconds"] for r in us),
+        med(ratios), ", ".join("%.2f" % x for x in ratios), tcpu, ucpu, ucpu / tcpu,
         max(r["peak_rss_bytes"] for r in tf) >> 20, max(r["peak_rss_bytes"] for r in us) >> 20,
         ", ".join(r["loadavg_before"].split()[0] for r in tf + us)))
 lines.append("")

@@ -102,13 +102,15 @@ def restore(session, checkpoint):
 
 
 def timed(run, repeat):
-    run()  # warm-up
+    """Wall times of `repeat` runs after one warm-up, and the process CPU seconds per timed run."""
+    run()  # warm-up (oneDNN primitive creation, graph rewrites)
     times = []
+    cpu0 = time.process_time()
     for _ in range(repeat):
         t0 = time.perf_counter()
         run()
         times.append(time.perf_counter() - t0)
-    return times
+    return times, (time.process_time() - cpu0) / repeat
 
 
 def peak_rss():
@@ -145,7 +147,6 @@ def main():
     result = {"framework": "tensorflow-cpu " + tf.__version__, "mode": a.mode, "repeats": a.repeat,
               "intra_op_threads": tf1.ConfigProto().intra_op_parallelism_threads or os.cpu_count(),
               "loadavg_before": " ".join(open("/proc/loadavg").read().split()[:3])}
-    cpu0 = None
     with tf1.Session() as s:
         if a.mode == "infer":
             x = tf1.placeholder(tf.float32, [1, a.size, a.size, cfg.channels])
@@ -154,8 +155,7 @@ def main():
             if a.checkpoint:
                 result["restored_variables"] = restore(s, a.checkpoint)
             feed = {x: rng.uniform(-1, 1, (1, a.size, a.size, cfg.channels)).astype(np.float32)}
-            cpu0 = time.process_time()
-            times = timed(lambda: s.run(y, feed), a.repeat)
+            times, cpu = timed(lambda: s.run(y, feed), a.repeat)
             result.update(size=a.size, flops=2 * 1106880 * a.size * a.size if cfg.filters == 96 else None)
             if a.compare_input and a.compare_output:
                 inp = np.fromfile(a.compare_input, np.float32).reshape(1, a.size, a.size, cfg.channels)
@@ -181,11 +181,10 @@ def main():
             feed = {x: rng.uniform(-1, 1, shape).astype(np.float32),
                     mask: stratified_mask(rng, a.batch, a.patch, cfg.channels),
                     noise: (0.2 * rng.standard_normal(shape)).astype(np.float32)}
-            cpu0 = time.process_time()
-            times = timed(lambda: s.run(step, feed), a.repeat)
+            times, cpu = timed(lambda: s.run(step, feed), a.repeat)
             result.update(batch=a.batch, patch=a.patch)
     result.update(seconds=times, median_seconds=statistics.median(times), peak_rss_bytes=peak_rss(),
-                  cpu_seconds_per_run=(time.process_time() - cpu0) / (a.repeat + 1),
+                  cpu_seconds_per_run=cpu,
                   loadavg_after=" ".join(open("/proc/loadavg").read().split()[:3]))
     print(json.dumps(result, sort_keys=True))
 
