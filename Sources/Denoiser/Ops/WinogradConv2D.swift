@@ -31,7 +31,7 @@ public enum WinogradConv2D {
         let widest = max(g.inputChannels, g.outputChannels)
         func round(_ n: Int) -> Int { (n + 15) & ~15 }
         return round(t2 * blockTiles * g.inputChannels) + round(t2 * blockTiles * g.outputChannels)
-            + round(t2 * widest) + round(g.outputChannels)
+            + round(t2 * widest) + round(v.outputTile * g.outputChannels)
     }
 
     /// Scratch (floats) for `workers` concurrent workers plus the shared zero pixel.
@@ -84,7 +84,9 @@ public enum WinogradConv2D {
             // source pointer tables: pixel pointers by column (stage 1 of the input transform), stage-1 rows
             let pix = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: t2)
             let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: t2)
-            defer { pix.deallocate(); rows.deallocate() }
+            let dst = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: t)
+            defer { pix.deallocate(); rows.deallocate(); dst.deallocate() }
+            let f4 = v == .f4x4
             var b = w
             while b < blocks {
                 let first = b &* block, count = min(block, total &- first)
@@ -106,16 +108,26 @@ public enum WinogradConv2D {
                         }
                     }
                     // stage 1: tmp[i][c] = Σ_r Bᵀ[i,r] d[r][c]
-                    for i in 0..<t {
-                        for c in 0..<t {
-                            inTerms.combine(row: i, sources: pix + c &* t, into: tmp + (i &* t &+ c) &* cin, count: cin)
+                    for c in 0..<t {
+                        if f4 {
+                            for i in 0..<t { dst[i] = tmp + (i &* t &+ c) &* cin }
+                            WinogradF4.input(pix + c &* t, dst, count: cin)
+                        } else {
+                            for i in 0..<t {
+                                inTerms.combine(row: i, sources: pix + c &* t, into: tmp + (i &* t &+ c) &* cin, count: cin)
+                            }
                         }
                     }
                     // stage 2: V[i,j] = Σ_c tmp[i][c] Bᵀ[j,c]
                     for i in 0..<t {
                         for c in 0..<t { rows[c] = UnsafePointer(tmp + (i &* t &+ c) &* cin) }
-                        for j in 0..<t {
-                            inTerms.combine(row: j, sources: rows, into: vBuf + ((i &* t &+ j) &* block &+ k) &* cin, count: cin)
+                        if f4 {
+                            for j in 0..<t { dst[j] = vBuf + ((i &* t &+ j) &* block &+ k) &* cin }
+                            WinogradF4.input(rows, dst, count: cin)
+                        } else {
+                            for j in 0..<t {
+                                inTerms.combine(row: j, sources: rows, into: vBuf + ((i &* t &+ j) &* block &+ k) &* cin, count: cin)
+                            }
                         }
                     }
                 }
@@ -134,8 +146,13 @@ public enum WinogradConv2D {
                     // stage 1: s[r][j] = Σ_i Aᵀ[r,i] M[i,j]
                     for j in 0..<t {
                         for i in 0..<t { pix[i] = UnsafePointer(mBuf + ((i &* t &+ j) &* block &+ k) &* cout) }
-                        for r in 0..<outRows {
-                            outTerms.combine(row: r, sources: pix, into: tmp + (r &* t &+ j) &* cout, count: cout)
+                        if f4 {
+                            for r in 0..<m { dst[r] = tmp + (r &* t &+ j) &* cout }
+                            WinogradF4.output(pix, dst, count: cout)
+                        } else {
+                            for r in 0..<outRows {
+                                outTerms.combine(row: r, sources: pix, into: tmp + (r &* t &+ j) &* cout, count: cout)
+                            }
                         }
                     }
                     // stage 2: y[r][c] = Σ_j s[r][j] Aᵀ[c,j], then the epilogue into the output pixel
@@ -143,10 +160,15 @@ public enum WinogradConv2D {
                     for r in 0..<outRows {
                         for j in 0..<t { rows[j] = UnsafePointer(tmp + (r &* t &+ j) &* cout) }
                         let oy = ty &* m &+ r
+                        if f4 {
+                            for c in 0..<m { dst[c] = yRow + c &* cout }
+                            WinogradF4.output(rows, dst, count: cout)
+                        } else {
+                            for c in 0..<outCols { outTerms.combine(row: c, sources: rows, into: yRow + c &* cout, count: cout) }
+                        }
                         for c in 0..<outCols {
-                            outTerms.combine(row: c, sources: rows, into: yRow, count: cout)
-                            let dst = image + (oy &* g.outputWidth &+ tx &* m &+ c) &* ldc
-                            store(yRow, into: dst, count: cout, bias: bias, epilogue: epilogue)
+                            let pixel = image + (oy &* g.outputWidth &+ tx &* m &+ c) &* ldc
+                            store(yRow + c &* cout, into: pixel, count: cout, bias: bias, epilogue: epilogue)
                         }
                     }
                 }

@@ -172,3 +172,41 @@ extension WinogradVariant {
     var inputTerms: WinogradTerms { self == .f2x2 ? .input2 : .input4 }
     var outputTerms: WinogradTerms { self == .f2x2 ? .output2 : .output4 }
 }
+
+/// The F(4×4,3×3) transforms written out with shared sub-expressions: one pass over the channels computes all
+/// outputs of a 1-D transform from its 6 inputs (the generic `WinogradTerms.combine` needs one pass per output
+/// row, re-reading its inputs). Same matrices as `WinogradVariant.f4x4`; only the summation order differs.
+enum WinogradF4 {
+    /// `d[i] = Σ_k Bᵀ[i,k]·s[k]`, i, k in 0..<6.
+    @inline(__always)
+    static func input(_ s: UnsafePointer<UnsafePointer<Float>>, _ d: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int) {
+        let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5]
+        let d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3], d4 = d[4], d5 = d[5]
+        for c in 0..<count {
+            let x0 = s0[c], x1 = s1[c], x2 = s2[c], x3 = s3[c], x4 = s4[c], x5 = s5[c]
+            let a = x4 - 4 * x2, b = x3 - 4 * x1
+            let e = x4 - x2, f = 2 * (x3 - x1)
+            d0[c] = 4 * x0 - 5 * x2 + x4
+            d1[c] = a + b
+            d2[c] = a - b
+            d3[c] = e + f
+            d4[c] = e - f
+            d5[c] = 4 * x1 - 5 * x3 + x5
+        }
+    }
+
+    /// `d[r] = Σ_k Aᵀ[r,k]·s[k]`, r in 0..<4, k in 0..<6.
+    @inline(__always)
+    static func output(_ s: UnsafePointer<UnsafePointer<Float>>, _ d: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int) {
+        let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5]
+        let d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3]
+        for c in 0..<count {
+            let x1 = s1[c], x2 = s2[c], x3 = s3[c], x4 = s4[c]
+            let p = x1 + x2, q = x1 - x2, r = x3 + x4, u = x3 - x4
+            d0[c] = s0[c] + p + r
+            d1[c] = q + 2 * u
+            d2[c] = p + 4 * r
+            d3[c] = q + 8 * u + s5[c]
+        }
+    }
+}
