@@ -41,10 +41,11 @@ public enum ThreadingMode: String, Sendable, Codable, CaseIterable {
 
 /// Tunables of the inference engine.
 public struct EngineOptions: Sendable, Equatable {
-    /// Upper bound for the engine's planned memory (activation buffers + im2col scratch) of one forward
-    /// pass, in bytes. Larger images are split into tiles that fit. 1 GiB suits a 2-core/24 GB box: the
-    /// paper model then runs 824×824 tiles (≈1.5 KB of activations per pixel + 16 MiB scratch; a 4096×4096
-    /// image takes 36 tiles) and the process stays near 1.2 GB RSS (workspace + weights + image in/out).
+    /// Upper bound for the engine's planned memory (activation buffers + im2col / Winograd scratch) of one
+    /// forward pass, in bytes. Larger images are split into tiles that fit. 1 GiB suits a 2-core/24 GB box:
+    /// the paper model then runs 816×816 tiles (≈1.5 KB of activations per pixel + ≈28 MiB of Winograd
+    /// scratch for two workers; a 4096×4096 image takes 36 tiles) and the process peaks near 1.3 GB RSS
+    /// (workspace + weights + image in/out; measured in BENCHMARKS.md).
     public var memoryBudget: Int
     /// Worker threads for OpenBLAS (`openblas_set_num_threads`, process-wide) and the element-wise passes.
     public var threads: Int
