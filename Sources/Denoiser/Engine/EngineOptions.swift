@@ -1,11 +1,33 @@
 import CheckpointImport
 
-/// How a convolution is computed. A seam for faster algorithms (Winograd F(2×2,3×3) / F(4×4,3×3) for the
-/// 3×3 layers is planned, issue 7): each planned convolution carries its algorithm and
-/// `PlannedConvolution.run` dispatches on it.
+/// How a 3×3 stride-1 convolution is computed (other convolutions always use im2col + GEMM). Each planned
+/// convolution carries its algorithm and `PlannedConvolution.run` dispatches on it.
 public enum ConvolutionAlgorithm: String, Sendable, Codable, CaseIterable {
     /// im2col into chunked scratch + `cblas_sgemm` (1×1 stride-1: GEMM straight on the input).
     case im2colGEMM
+    /// Winograd F(2×2,3×3): 2.25× fewer multiplies, float32 error like im2col.
+    case winogradF2x2
+    /// Winograd F(4×4,3×3): 4× fewer multiplies, about one decimal digit more float32 error.
+    case winogradF4x4
+    /// Per layer by the measured rule in `winogradVariant(for:)`. Default.
+    case automatic
+
+    /// The Winograd variant to use for `g`, or nil for im2col.
+    public func winogradVariant(for g: ConvolutionGeometry) -> WinogradVariant? {
+        guard WinogradConv2D.supports(g) else { return nil }
+        switch self {
+        case .im2colGEMM: return nil
+        case .winogradF2x2: return .f2x2
+        case .winogradF4x4: return .f4x4
+        case .automatic:
+            // The first layer (1 input channel) is a memory-bound im2col with K = 9: the Winograd transforms
+            // would cost more than the multiplies they save (BENCHMARKS.md, per-layer table).
+            return g.inputChannels >= Self.automaticMinimumInputChannels ? .f4x4 : nil
+        }
+    }
+
+    /// Below this many input channels `.automatic` keeps im2col.
+    public static let automaticMinimumInputChannels = 8
 }
 
 /// How the engine uses the cores.
@@ -19,10 +41,11 @@ public enum ThreadingMode: String, Sendable, Codable, CaseIterable {
 
 /// Tunables of the inference engine.
 public struct EngineOptions: Sendable, Equatable {
-    /// Upper bound for the engine's planned memory (activation buffers + im2col scratch) of one forward
-    /// pass, in bytes. Larger images are split into tiles that fit. 1 GiB suits a 2-core/24 GB box: the
-    /// paper model then runs 824×824 tiles (≈1.5 KB of activations per pixel + 16 MiB scratch; a 4096×4096
-    /// image takes 36 tiles) and the process stays near 1.2 GB RSS (workspace + weights + image in/out).
+    /// Upper bound for the engine's planned memory (activation buffers + im2col / Winograd scratch) of one
+    /// forward pass, in bytes. Larger images are split into tiles that fit. 1 GiB suits a 2-core/24 GB box:
+    /// the paper model then runs 816×816 tiles (≈1.5 KB of activations per pixel + ≈28 MiB of Winograd
+    /// scratch for two workers; a 4096×4096 image takes 36 tiles) and the process peaks near 1.3 GB RSS
+    /// (workspace + weights + image in/out; measured in BENCHMARKS.md).
     public var memoryBudget: Int
     /// Worker threads for OpenBLAS (`openblas_set_num_threads`, process-wide) and the element-wise passes.
     public var threads: Int
@@ -42,7 +65,7 @@ public struct EngineOptions: Sendable, Equatable {
     public init(
         memoryBudget: Int = 1 << 30, threads: Int = Parallel.processorCount, im2colChunkBytes: Int = 16 << 20,
         batchNormEpsilon: Float = BatchNormParameters.tensorFlowFusedEpsilon,
-        convolutionAlgorithm: ConvolutionAlgorithm = .im2colGEMM, maximumTileSide: Int? = nil,
+        convolutionAlgorithm: ConvolutionAlgorithm = .automatic, maximumTileSide: Int? = nil,
         threading: ThreadingMode = .workers
     ) {
         self.threading = threading

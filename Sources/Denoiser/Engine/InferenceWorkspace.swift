@@ -90,8 +90,9 @@ final class InferenceWorkspace {
     /// The largest im2col / transposed-conv scratch any layer wants for this shape.
     static func scratchCount(_ layers: UNetLayers, shape: TensorShape, chunkBytes: Int) -> Int {
         var most = 0
+        let workers = layers.threads
         layers.forEachConvolution(shape: shape) { conv, g in
-            most = max(most, Conv2D.preferredScratchCount(g, chunkBytes: chunkBytes))
+            most = max(most, conv.scratchCount(g, workers: workers, chunkBytes: chunkBytes))
         } transposed: { g in
             most = max(most, TransposedConv2D.preferredScratchCount(g, chunkBytes: chunkBytes))
         }

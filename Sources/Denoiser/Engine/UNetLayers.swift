@@ -10,6 +10,40 @@ struct PlannedConvolution: Sendable {
     let kernel: AlignedBuffer
     let bias: AlignedBuffer?
     var algorithm: ConvolutionAlgorithm
+    /// Kernel in the Winograd domain for each variant the algorithm may pick (the choice depends only on
+    /// the channel counts, so at most one is built), computed once when the network is planned.
+    let winogradKernels: [WinogradVariant: WinogradKernel]
+
+    init(name: String, kernelSize: Int, stride: Int, inputChannels: Int, outputChannels: Int,
+         kernel: AlignedBuffer, bias: AlignedBuffer?, algorithm: ConvolutionAlgorithm) {
+        self.name = name
+        self.kernelSize = kernelSize
+        self.stride = stride
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.kernel = kernel
+        self.bias = bias
+        self.algorithm = algorithm
+        let probe = ConvolutionGeometry(height: 8, width: 8, inputChannels: inputChannels, outputChannels: outputChannels,
+                                        kernelSize: kernelSize, stride: stride)
+        if let v = algorithm.winogradVariant(for: probe) {
+            winogradKernels = [v: WinogradKernel(variant: v, kernel: kernel.pointer, inputChannels: inputChannels,
+                                                 outputChannels: outputChannels)]
+        } else {
+            winogradKernels = [:]
+        }
+    }
+
+    /// The Winograd kernel this convolution runs with for `g`, or nil for im2col.
+    func winograd(_ g: ConvolutionGeometry) -> WinogradKernel? {
+        algorithm.winogradVariant(for: g).flatMap { winogradKernels[$0] }
+    }
+
+    /// Scratch (floats) for running over `g` with `workers` workers.
+    func scratchCount(_ g: ConvolutionGeometry, workers: Int, chunkBytes: Int) -> Int {
+        if let wk = winograd(g) { return WinogradConv2D.scratchCount(g, variant: wk.variant, workers: workers) }
+        return Conv2D.preferredScratchCount(g, chunkBytes: chunkBytes)
+    }
 
     func geometry(batch: Int, height: Int, width: Int) -> ConvolutionGeometry {
         ConvolutionGeometry(batch: batch, height: height, width: width, inputChannels: inputChannels,
@@ -20,8 +54,10 @@ struct PlannedConvolution: Sendable {
              output: UnsafeMutablePointer<Float>, epilogue: ConvolutionEpilogue,
              scratch: UnsafeMutableBufferPointer<Float>, threads: Int) {
         let g = geometry(batch: batch, height: height, width: width)
-        switch algorithm {
-        case .im2colGEMM:
+        if let wk = winograd(g) {
+            WinogradConv2D.forward(g, input: input, inputPixelStride: inputPixelStride, kernel: wk, bias: bias?.pointer,
+                                   output: output, epilogue: epilogue, scratch: scratch, threads: threads)
+        } else {
             Conv2D.forward(g, input: input, inputPixelStride: inputPixelStride, kernel: kernel.pointer,
                            bias: bias?.pointer, output: output, epilogue: epilogue, scratch: scratch, threads: threads)
         }
@@ -89,6 +125,8 @@ struct UNetLayers: Sendable {
     let decoder: [DecoderLevel]
     let head: PlannedAffine
     let outConv: PlannedConvolution
+    /// Workers a pass uses (sizes the per-worker Winograd scratch).
+    let threads: Int
 
     init(weights: ModelWeights, options: EngineOptions) throws {
         let arch = weights.architecture
@@ -101,6 +139,7 @@ struct UNetLayers: Sendable {
             throw InferenceError.invalidModel(error.description)
         }
         architecture = arch
+        threads = options.threads
         let s = ModelArchitecture.scope
         let eps = options.batchNormEpsilon
         func values(_ name: String) throws -> [Float] {

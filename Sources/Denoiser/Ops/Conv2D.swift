@@ -138,8 +138,11 @@ public enum Conv2D {
     }
 
     /// Allocating convenience: `input` NHWC, `kernel` HWIO `[k, k, Cin, Cout]`, optional bias, TF 'same'.
+    /// 3×3 stride-1 convolutions take the Winograd path `algorithm` selects (the kernel is transformed on
+    /// every call: one small GEMM); the trainer's forward and input-gradient convolutions come through here.
     public static func forward(_ input: Tensor, kernel: FloatTensor, bias: [Float]? = nil, stride: Int = 1,
-                               epilogue: ConvolutionEpilogue = .none, threads: Int = 1) -> Tensor {
+                               epilogue: ConvolutionEpilogue = .none, algorithm: ConvolutionAlgorithm = .automatic,
+                               threads: Int = 1) -> Tensor {
         precondition(kernel.shape.count == 4 && kernel.shape[0] == kernel.shape[1],
                      "conv kernel must be [k, k, in, out], got \(kernel.shape)")
         precondition(kernel.shape[2] == input.shape.channels,
@@ -149,6 +152,21 @@ public enum Conv2D {
                                     inputChannels: kernel.shape[2], outputChannels: kernel.shape[3],
                                     kernelSize: kernel.shape[0], stride: stride)
         var out = Tensor(shape: g.outputShape)
+        if let variant = algorithm.winogradVariant(for: g) {
+            let wk = WinogradKernel.make(variant: variant, kernel: kernel.values, inputChannels: g.inputChannels,
+                                         outputChannels: g.outputChannels)
+            let workers = max(threads, 1)
+            let scratch = AlignedBuffer(count: WinogradConv2D.scratchCount(g, variant: variant, workers: workers))
+            input.values.withUnsafeBufferPointer { x in
+                out.values.withUnsafeMutableBufferPointer { y in
+                    withOptionalPointer(bias) { b in
+                        WinogradConv2D.forward(g, input: x.baseAddress!, kernel: wk, bias: b, output: y.baseAddress!,
+                                               epilogue: epilogue, scratch: scratch.buffer, threads: workers)
+                    }
+                }
+            }
+            return out
+        }
         let scratch = AlignedBuffer(count: max(preferredScratchCount(g), 1))
         input.values.withUnsafeBufferPointer { x in
             kernel.values.withUnsafeBufferPointer { w in
@@ -167,4 +185,11 @@ public enum Conv2D {
         }
         return out
     }
+}
+
+/// `body(pointer to values)` or `body(nil)`: optional bias vectors.
+@inline(__always)
+func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    if let values { return values.withUnsafeBufferPointer { body($0.baseAddress!) } }
+    return body(nil)
 }

@@ -1,0 +1,195 @@
+/// 3×3 stride-1 TF-'same' convolution by Winograd F(m×m,3×3) (see `WinogradVariant`), same contract as
+/// `Conv2D.forward` (NHWC, optional pixel strides, bias + accumulate + ReLU epilogue).
+///
+/// The output is cut into m×m tiles (partial tiles at the right/bottom edges; their extra outputs are never
+/// written). Tiles are processed in blocks of `blockTiles`; per block, on one core:
+///   1. input transform: each tile's T×T input pixels (zero vector where the tile reaches into the padding,
+///      so borders need no special case) → `V[ξ][tile][Cin]`;
+///   2. T² GEMMs `M[ξ] = V[ξ] · U[ξ]` ([tiles × Cin] · [Cin × Cout], single-threaded OpenBLAS);
+///   3. output transform `Aᵀ M A` fused with the epilogue, written straight into the output pixels.
+/// Both cores run whole blocks (transforms and GEMMs) concurrently, like `Conv2D`'s worker mode.
+public enum WinogradConv2D {
+    /// Tiles per block. Measured on the paper model at 256² (CPU-seconds per pass, F(4×4)): 48 → 0.77,
+    /// 96 → 0.74, 192 → 0.73, 384 → 0.79. Larger blocks amortise OpenBLAS's packing of U[ξ] over more rows;
+    /// beyond ~200 V and M (36·B·C floats each) spill out of L2 into L3.
+    public static let defaultBlockTiles = 128
+
+    /// Whether `geometry` can run on this path (3×3, stride 1, 'same').
+    public static func supports(_ g: ConvolutionGeometry) -> Bool {
+        g.kernelSize == 3 && g.stride == 1
+    }
+
+    static func tiles(_ g: ConvolutionGeometry, _ v: WinogradVariant) -> (y: Int, x: Int, total: Int) {
+        let m = v.outputTile
+        let ty = (g.outputHeight + m - 1) / m, tx = (g.outputWidth + m - 1) / m
+        return (ty, tx, g.batch * ty * tx)
+    }
+
+    /// Floats of scratch one worker needs.
+    static func workerScratch(_ g: ConvolutionGeometry, _ v: WinogradVariant, blockTiles: Int) -> Int {
+        let t2 = v.inputTile * v.inputTile
+        let widest = max(g.inputChannels, g.outputChannels)
+        func round(_ n: Int) -> Int { (n + 15) & ~15 }
+        return round(t2 * blockTiles * g.inputChannels) + round(t2 * blockTiles * g.outputChannels)
+            + round(t2 * widest) + round(v.outputTile * g.outputChannels)
+    }
+
+    /// Scratch (floats) for `workers` concurrent workers plus the shared zero pixel.
+    public static func scratchCount(_ g: ConvolutionGeometry, variant: WinogradVariant, workers: Int,
+                                    blockTiles: Int = defaultBlockTiles) -> Int {
+        let b = min(blockTiles, max(tiles(g, variant).total, 1))
+        return ((g.inputChannels + 15) & ~15) + max(workers, 1) * workerScratch(g, variant, blockTiles: b)
+    }
+
+    public static func forward(
+        _ g: ConvolutionGeometry,
+        input: UnsafePointer<Float>, inputPixelStride: Int? = nil,
+        kernel: WinogradKernel, bias: UnsafePointer<Float>?,
+        output: UnsafeMutablePointer<Float>, outputPixelStride: Int? = nil,
+        epilogue: ConvolutionEpilogue = .none,
+        scratch: UnsafeMutableBufferPointer<Float>, threads: Int, blockTiles: Int = defaultBlockTiles
+    ) {
+        precondition(supports(g), "\(g): Winograd needs a 3×3 stride-1 convolution")
+        precondition(kernel.inputChannels == g.inputChannels && kernel.outputChannels == g.outputChannels,
+                     "\(g): Winograd kernel is \(kernel.inputChannels)→\(kernel.outputChannels)")
+        let v = kernel.variant
+        let m = v.outputTile, t = v.inputTile, t2 = t * t
+        let cin = g.inputChannels, cout = g.outputChannels
+        let lda = inputPixelStride ?? cin, ldc = outputPixelStride ?? cout
+        let (tilesY, tilesX, total) = tiles(g, v)
+        guard total > 0 else { return }
+        let block = min(blockTiles, total)
+        let blocks = (total + block - 1) / block
+        let workers = max(1, min(threads, blocks))
+        precondition(scratch.count >= scratchCount(g, variant: v, workers: workers, blockTiles: block),
+                     "\(g): Winograd scratch of \(scratch.count) floats is too small")
+        let zeros = scratch.baseAddress!
+        zeros.update(repeating: 0, count: cin)
+        let perWorker = workerScratch(g, v, blockTiles: block)
+        let workerBase = zeros + ((cin + 15) & ~15)
+        let inTerms = v.inputTerms, outTerms = v.outputTerms
+        let widest = max(cin, cout)
+        let vSize = (t2 * block * cin + 15) & ~15, mSize = (t2 * block * cout + 15) & ~15
+
+        // Worker-level parallelism needs single-threaded GEMMs (OpenBLAS's thread count is process-wide;
+        // a caller that runs it multi-threaded, like the trainer, gets it back afterwards).
+        let blasThreads = GEMM.threads
+        if workers > 1 && blasThreads != 1 { GEMM.setThreads(1) }
+        defer { if workers > 1 && blasThreads != 1 { GEMM.setThreads(blasThreads) } }
+
+        Parallel.forWorkers(workers) { w in
+            let base = workerBase + w &* perWorker
+            let vBuf = base, mBuf = base + vSize, tmp = base + vSize + mSize
+            let yRow = tmp + ((t2 * widest + 15) & ~15)
+            // source pointer tables: pixel pointers by column (stage 1 of the input transform), stage-1 rows
+            let pix = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: t2)
+            let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: t2)
+            let dst = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: t)
+            defer { pix.deallocate(); rows.deallocate(); dst.deallocate() }
+            let f4 = v == .f4x4
+            var b = w
+            while b < blocks {
+                let first = b &* block, count = min(block, total &- first)
+                // 1. input transform
+                for k in 0..<count {
+                    let tile = first &+ k
+                    let n = tile / (tilesY &* tilesX)
+                    let rem = tile &- n &* tilesY &* tilesX
+                    let ty = rem / tilesX, tx = rem &- ty &* tilesX
+                    let y0 = ty &* m &- g.padTop, x0 = tx &* m &- g.padLeft
+                    let image = input + n &* g.inputHeight &* g.inputWidth &* lda
+                    for r in 0..<t {
+                        let y = y0 &+ r
+                        let rowInside = y >= 0 && y < g.inputHeight
+                        for c in 0..<t {
+                            let x = x0 &+ c
+                            pix[c &* t &+ r] = rowInside && x >= 0 && x < g.inputWidth
+                                ? image + (y &* g.inputWidth &+ x) &* lda : UnsafePointer(zeros)
+                        }
+                    }
+                    // stage 1: tmp[i][c] = Σ_r Bᵀ[i,r] d[r][c]
+                    for c in 0..<t {
+                        if f4 {
+                            for i in 0..<t { dst[i] = tmp + (i &* t &+ c) &* cin }
+                            WinogradF4.input(pix + c &* t, dst, count: cin)
+                        } else {
+                            for i in 0..<t {
+                                inTerms.combine(row: i, sources: pix + c &* t, into: tmp + (i &* t &+ c) &* cin, count: cin)
+                            }
+                        }
+                    }
+                    // stage 2: V[i,j] = Σ_c tmp[i][c] Bᵀ[j,c]
+                    for i in 0..<t {
+                        for c in 0..<t { rows[c] = UnsafePointer(tmp + (i &* t &+ c) &* cin) }
+                        if f4 {
+                            for j in 0..<t { dst[j] = vBuf + ((i &* t &+ j) &* block &+ k) &* cin }
+                            WinogradF4.input(rows, dst, count: cin)
+                        } else {
+                            for j in 0..<t {
+                                inTerms.combine(row: j, sources: rows, into: vBuf + ((i &* t &+ j) &* block &+ k) &* cin, count: cin)
+                            }
+                        }
+                    }
+                }
+                // 2. one GEMM per transform coordinate
+                for xi in 0..<t2 {
+                    GEMM.multiply(m: count, n: cout, k: cin, a: vBuf + xi &* block &* cin, lda: cin,
+                                  b: kernel.matrix(xi), ldb: cout, c: mBuf + xi &* block &* cout, ldc: cout)
+                }
+                // 3. output transform + epilogue
+                for k in 0..<count {
+                    let tile = first &+ k
+                    let n = tile / (tilesY &* tilesX)
+                    let rem = tile &- n &* tilesY &* tilesX
+                    let ty = rem / tilesX, tx = rem &- ty &* tilesX
+                    let outRows = min(m, g.outputHeight &- ty &* m), outCols = min(m, g.outputWidth &- tx &* m)
+                    // stage 1: s[r][j] = Σ_i Aᵀ[r,i] M[i,j]
+                    for j in 0..<t {
+                        for i in 0..<t { pix[i] = UnsafePointer(mBuf + ((i &* t &+ j) &* block &+ k) &* cout) }
+                        if f4 {
+                            for r in 0..<m { dst[r] = tmp + (r &* t &+ j) &* cout }
+                            WinogradF4.output(pix, dst, count: cout)
+                        } else {
+                            for r in 0..<outRows {
+                                outTerms.combine(row: r, sources: pix, into: tmp + (r &* t &+ j) &* cout, count: cout)
+                            }
+                        }
+                    }
+                    // stage 2: y[r][c] = Σ_j s[r][j] Aᵀ[c,j], then the epilogue into the output pixel
+                    let image = output + n &* g.outputHeight &* g.outputWidth &* ldc
+                    for r in 0..<outRows {
+                        for j in 0..<t { rows[j] = UnsafePointer(tmp + (r &* t &+ j) &* cout) }
+                        let oy = ty &* m &+ r
+                        if f4 {
+                            for c in 0..<m { dst[c] = yRow + c &* cout }
+                            WinogradF4.output(rows, dst, count: cout)
+                        } else {
+                            for c in 0..<outCols { outTerms.combine(row: c, sources: rows, into: yRow + c &* cout, count: cout) }
+                        }
+                        for c in 0..<outCols {
+                            let pixel = image + (oy &* g.outputWidth &+ tx &* m &+ c) &* ldc
+                            store(yRow + c &* cout, into: pixel, count: cout, bias: bias, epilogue: epilogue)
+                        }
+                    }
+                }
+                b &+= workers
+            }
+        }
+    }
+
+    /// `dst = [relu]((accumulate ? dst : 0) + y + bias)`.
+    @inline(__always)
+    static func store(_ y: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int,
+                      bias: UnsafePointer<Float>?, epilogue: ConvolutionEpilogue) {
+        switch (epilogue.accumulate, bias, epilogue.relu) {
+        case (false, nil, false): for o in 0..<count { dst[o] = y[o] }
+        case (false, nil, true): for o in 0..<count { dst[o] = max(y[o], 0) }
+        case (false, let b?, false): for o in 0..<count { dst[o] = y[o] + b[o] }
+        case (false, let b?, true): for o in 0..<count { dst[o] = max(y[o] + b[o], 0) }
+        case (true, nil, false): for o in 0..<count { dst[o] += y[o] }
+        case (true, nil, true): for o in 0..<count { dst[o] = max(dst[o] + y[o], 0) }
+        case (true, let b?, false): for o in 0..<count { dst[o] = dst[o] + y[o] + b[o] }
+        case (true, let b?, true): for o in 0..<count { dst[o] = max(dst[o] + y[o] + b[o], 0) }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+/// Winograd minimal filtering F(m×m, 3×3) (Lavin & Gray 2016): an output tile of m×m pixels is
+/// `Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A` for a (m+2)×(m+2) input tile `d` and a 3×3 filter `g`. Per output pixel
+/// and channel pair that is (m+2)²/m² multiplies instead of 9: 4 for F(2×2) (2.25× fewer), 2.25 for F(4×4)
+/// (4× fewer). The element-wise products summed over input channels become (m+2)² independent GEMMs.
+///
+/// The matrices use the interpolation points {0, ±1, ∞} (F(2)) and {0, ±1, ±2, ∞} (F(4)); the F(4)
+/// transforms have coefficients up to 8, which costs about one decimal digit of float32 accuracy
+/// (measured in `WinogradTests`, reported in BENCHMARKS.md). F(6×6) is not offered: its points ±1/2, ±3
+/// push the error towards the parity tolerance.
+public enum WinogradVariant: Int, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case f2x2 = 2
+    case f4x4 = 4
+
+    /// m: output tile side.
+    public var outputTile: Int { rawValue }
+    /// m + 2: input tile side, and the number of transform coordinates per axis.
+    public var inputTile: Int { rawValue + 2 }
+    public var description: String { "F(\(rawValue)×\(rawValue),3×3)" }
+
+    /// Bᵀ, T×T row-major.
+    var inputMatrix: [Float] {
+        switch self {
+        case .f2x2:
+            [1, 0, -1, 0,
+             0, 1, 1, 0,
+             0, -1, 1, 0,
+             0, 1, 0, -1]
+        case .f4x4:
+            [4, 0, -5, 0, 1, 0,
+             0, -4, -4, 1, 1, 0,
+             0, 4, -4, -1, 1, 0,
+             0, -2, -1, 2, 1, 0,
+             0, 2, -1, -2, 1, 0,
+             0, 4, 0, -5, 0, 1]
+        }
+    }
+
+    /// G, T×3 row-major (in Double: the weight transform runs once per kernel).
+    var filterMatrix: [Double] {
+        switch self {
+        case .f2x2:
+            [1, 0, 0,
+             0.5, 0.5, 0.5,
+             0.5, -0.5, 0.5,
+             0, 0, 1]
+        case .f4x4:
+            [1.0 / 4, 0, 0,
+             -1.0 / 6, -1.0 / 6, -1.0 / 6,
+             -1.0 / 6, 1.0 / 6, -1.0 / 6,
+             1.0 / 24, 1.0 / 12, 1.0 / 6,
+             1.0 / 24, -1.0 / 12, 1.0 / 6,
+             0, 0, 1]
+        }
+    }
+
+    /// Aᵀ, m×T row-major.
+    var outputMatrix: [Float] {
+        switch self {
+        case .f2x2:
+            [1, 1, 1, 0,
+             0, 1, -1, -1]
+        case .f4x4:
+            [1, 1, 1, 1, 1, 0,
+             0, 1, -1, 2, -2, 0,
+             0, 1, 1, 4, 4, 0,
+             0, 1, -1, 8, -8, 1]
+        }
+    }
+}
+
+/// A 3×3 kernel in the Winograd domain: `U[ξ][ci][co]` for the T² transform coordinates ξ = (i, j),
+/// i.e. T² row-major `[Cin, Cout]` matrices — the B operands of the batched GEMMs. Computed once per kernel
+/// (the engine caches it per layer; the trainer per call, which costs one small GEMM).
+public final class WinogradKernel: @unchecked Sendable {
+    // @unchecked: immutable after init.
+    public let variant: WinogradVariant
+    public let inputChannels: Int
+    public let outputChannels: Int
+    let storage: AlignedBuffer
+
+    /// - Parameter kernel: HWIO `[3, 3, Cin, Cout]`, row-major.
+    public init(variant: WinogradVariant, kernel: UnsafePointer<Float>, inputChannels: Int, outputChannels: Int) {
+        self.variant = variant
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        let t = variant.inputTile, n = inputChannels * outputChannels
+        storage = AlignedBuffer(count: t * t * n)
+        // U[(i,j)] = Σ_(a,b) G[i,a]·G[j,b]·g[a,b]: the (T²×9) Kronecker matrix G⊗G times the kernel viewed as
+        // [9, Cin·Cout] — one GEMM. Its coefficients are exact in float for F(2) and rounded (1/6, 1/24) for F(4).
+        let g = variant.filterMatrix
+        var kron = [Float](repeating: 0, count: t * t * 9)
+        for i in 0..<t { for j in 0..<t { for a in 0..<3 { for b in 0..<3 {
+            kron[(i * t + j) * 9 + a * 3 + b] = Float(g[i * 3 + a] * g[j * 3 + b])
+        } } } }
+        kron.withUnsafeBufferPointer { kp in
+            GEMM.multiply(m: t * t, n: n, k: 9, a: kp.baseAddress!, lda: 9, b: kernel, ldb: n,
+                          c: storage.pointer, ldc: n)
+        }
+    }
+
+    public static func make(variant: WinogradVariant, kernel: [Float], inputChannels: Int, outputChannels: Int) -> WinogradKernel {
+        precondition(kernel.count == 9 * inputChannels * outputChannels, "Winograd kernel must be [3, 3, Cin, Cout]")
+        return kernel.withUnsafeBufferPointer {
+            WinogradKernel(variant: variant, kernel: $0.baseAddress!, inputChannels: inputChannels, outputChannels: outputChannels)
+        }
+    }
+
+    /// The ξ-th `[Cin, Cout]` matrix.
+    @inline(__always)
+    func matrix(_ xi: Int) -> UnsafePointer<Float> {
+        UnsafePointer(storage.pointer + xi &* inputChannels &* outputChannels)
+    }
+}
+
+/// A sparse row-major transform matrix: per row, the nonzero (column, coefficient) pairs. The transforms are
+/// applied as sums of scaled channel vectors (NHWC keeps a pixel's channels contiguous), so each term is one
+/// vectorised pass over the channels and zeros cost nothing. Immutable, allocated once per variant.
+final class WinogradTerms: @unchecked Sendable {
+    let index: UnsafeMutablePointer<Int>
+    let coefficient: UnsafeMutablePointer<Float>
+    let counts: UnsafeMutablePointer<Int>
+    let width: Int
+
+    init(matrix: [Float], rows: Int, columns: Int) {
+        index = .allocate(capacity: rows * columns)
+        coefficient = .allocate(capacity: rows * columns)
+        counts = .allocate(capacity: rows)
+        width = columns
+        for r in 0..<rows {
+            counts[r] = 0
+            for c in 0..<columns where matrix[r * columns + c] != 0 {
+                index[r * columns + counts[r]] = c
+                coefficient[r * columns + counts[r]] = matrix[r * columns + c]
+                counts[r] += 1
+            }
+        }
+    }
+
+    static let input2 = WinogradTerms(matrix: WinogradVariant.f2x2.inputMatrix, rows: 4, columns: 4)
+    static let output2 = WinogradTerms(matrix: WinogradVariant.f2x2.outputMatrix, rows: 2, columns: 4)
+    static let input4 = WinogradTerms(matrix: WinogradVariant.f4x4.inputMatrix, rows: 6, columns: 6)
+    static let output4 = WinogradTerms(matrix: WinogradVariant.f4x4.outputMatrix, rows: 4, columns: 6)
+
+    /// `out[0..<count] = Σ_t coefficient[row, t] · sources[index[row, t]][0..<count]`.
+    @inline(__always)
+    func combine(row: Int, sources: UnsafePointer<UnsafePointer<Float>>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        let base = row &* width
+        let n = counts[row]
+        let s0 = sources[index[base]], a0 = coefficient[base]
+        if n >= 2 {
+            // first two terms in one pass (every row of these matrices has at least two)
+            let s1 = sources[index[base &+ 1]], a1 = coefficient[base &+ 1]
+            for c in 0..<count { out[c] = a0 * s0[c] + a1 * s1[c] }
+        } else {
+            for c in 0..<count { out[c] = a0 * s0[c] }
+        }
+        var t = 2
+        while t &+ 1 < n {
+            let s1 = sources[index[base &+ t]], a1 = coefficient[base &+ t]
+            let s2 = sources[index[base &+ t &+ 1]], a2 = coefficient[base &+ t &+ 1]
+            for c in 0..<count { out[c] += a1 * s1[c] + a2 * s2[c] }
+            t &+= 2
+        }
+        if t < n {
+            let s1 = sources[index[base &+ t]], a1 = coefficient[base &+ t]
+            for c in 0..<count { out[c] += a1 * s1[c] }
+        }
+    }
+}
+
+extension WinogradVariant {
+    var inputTerms: WinogradTerms { self == .f2x2 ? .input2 : .input4 }
+    var outputTerms: WinogradTerms { self == .f2x2 ? .output2 : .output4 }
+}
+
+/// The F(4×4,3×3) transforms written out with shared sub-expressions: one pass over the channels computes all
+/// outputs of a 1-D transform from its 6 inputs (the generic `WinogradTerms.combine` needs one pass per output
+/// row, re-reading its inputs). Same matrices as `WinogradVariant.f4x4`; only the summation order differs.
+enum WinogradF4 {
+    /// `d[i] = Σ_k Bᵀ[i,k]·s[k]`, i, k in 0..<6.
+    @inline(__always)
+    static func input(_ s: UnsafePointer<UnsafePointer<Float>>, _ d: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int) {
+        let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5]
+        let d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3], d4 = d[4], d5 = d[5]
+        for c in 0..<count {
+            let x0 = s0[c], x1 = s1[c], x2 = s2[c], x3 = s3[c], x4 = s4[c], x5 = s5[c]
+            let a = x4 - 4 * x2, b = x3 - 4 * x1
+            let e = x4 - x2, f = 2 * (x3 - x1)
+            d0[c] = 4 * x0 - 5 * x2 + x4
+            d1[c] = a + b
+            d2[c] = a - b
+            d3[c] = e + f
+            d4[c] = e - f
+            d5[c] = 4 * x1 - 5 * x3 + x5
+        }
+    }
+
+    /// `d[r] = Σ_k Aᵀ[r,k]·s[k]`, r in 0..<4, k in 0..<6.
+    @inline(__always)
+    static func output(_ s: UnsafePointer<UnsafePointer<Float>>, _ d: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int) {
+        let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5]
+        let d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3]
+        for c in 0..<count {
+            let x1 = s1[c], x2 = s2[c], x3 = s3[c], x4 = s4[c]
+            let p = x1 + x2, q = x1 - x2, r = x3 + x4, u = x3 - x4
+            d0[c] = s0[c] + p + r
+            d1[c] = q + 2 * u
+            d2[c] = p + 4 * r
+            d3[c] = q + 8 * u + s5[c]
+        }
+    }
+}
