@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Rebuilds the bundled default model (models/default.safetensors) from scratch with our own trainer.
+#
+#   scripts/train-default-model.sh            # train (or resume) into $WORK/default-run, then install
+#   WORK=/tmp/n2sp-work scripts/train-default-model.sh
+#
+# Recipe (see docs/results.md for why): depth-3 U-Net, 16 base filters (≈0.16 M parameters), trained on
+# Train400 + σ=25 AWGN (make_noisy.py's generator, seed key "0/Train400/<file>"), batch 16 × 64² patches,
+# λ=2 gaussian masking, 5000 steps in two phases — 4500 Noise2Same, then 500 Noise2SamePro continuing the
+# same weights, BN statistics and Adam state (reference-model.md §4.2) — lr 4e-4 halved every 1250 steps.
+# Duration: ≈ 1 h 15 min on the 2-core reference VM while other jobs share it (≈ 0.7–1 s/step).
+# Interrupting it (Ctrl-C / SIGTERM) writes a checkpoint; running the script again resumes exactly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+DATA_ROOT=${DATA_ROOT:-$REPO/../shared/data}
+WORK=${WORK:-$REPO/.build-data}
+RUN=$WORK/default-run
+STEPS=${STEPS:-5000}
+PRO_STEPS=${PRO_STEPS:-500}
+DECAY=${DECAY:-1250}
+FILTERS=${FILTERS:-16}
+BATCH=${BATCH:-16}
+SEED=${SEED:-666}
+mkdir -p "$RUN"
+
+swift build -c release --product n2sp
+N2SP=$REPO/.build/release/n2sp
+
+# 1. Noisy Train400 (float32, unclipped; 52 MB, not part of the repository).
+if [ ! -f "$WORK/train400-noisy25/index.json" ]; then
+    python3 "$DATA_ROOT/make_noisy.py" --sets Train400 --src-root "$DATA_ROOT" --out-root "$WORK" --no-png
+fi
+
+# 2. Train (resumable: the checkpoint holds plan, Adam state, step and sampler state).
+MODEL=$RUN/default.safetensors
+if [ -f "$MODEL" ]; then
+    "$N2SP" train --data "$WORK/train400-noisy25" -o "$MODEL" --resume 2>&1 | tee -a "$RUN/train.log"
+else
+    git rev-parse HEAD > "$RUN/git-commit.txt" 2>/dev/null || true
+    date -u +%Y-%m-%dT%H:%M:%SZ > "$RUN/started.txt"
+    "$N2SP" train --data "$WORK/train400-noisy25" -o "$MODEL" \
+        --steps "$STEPS" --pro-steps "$PRO_STEPS" --lr-decay-steps "$DECAY" --learning-rate 4e-4 \
+        --depth 3 --filters "$FILTERS" --batch "$BATCH" --patch 64 --lambda 2 --masking gaussian \
+        --seed "$SEED" --checkpoint-every 250 2>&1 | tee "$RUN/train.log"
+fi
+date -u +%Y-%m-%dT%H:%M:%SZ > "$RUN/finished.txt"
+
+# 3. Install only a finished run (a stopped one says "stopped … resume with --resume").
+if grep -q "^finished" "$RUN/train.log"; then
+    cp "$MODEL" models/default.safetensors
+    echo "installed models/default.safetensors; evaluate with:"
+    echo "  $N2SP eval --model models/default.safetensors --noisy $DATA_ROOT/bsd68-noisy25 --clean $DATA_ROOT/BSD68"
+fi
