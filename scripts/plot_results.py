@@ -133,7 +133,9 @@ def grid_plot(out, noisy_dir, denoised_dir, clean_dir, names, crop=200):
     header_h = 36
     for name in names:
         clean = load_gray(os.path.join(clean_dir, name + ".png"))
-        noisy = load_gray(os.path.join(noisy_dir, name + ".png"))
+        # The shared/data layout: float32 (unclipped; its PSNR is the protocol's) when present, else the PNG.
+        f32 = os.path.join(noisy_dir, "f32", name + ".f32")
+        noisy = load_gray(f32, clean.shape) if os.path.exists(f32) else load_gray(os.path.join(noisy_dir, name + ".png"))
         den_png = os.path.join(denoised_dir, name + ".png")
         den = load_gray(den_png) if os.path.exists(den_png) else load_gray(os.path.join(denoised_dir, name + ".f32"), clean.shape)
         h, w = clean.shape
