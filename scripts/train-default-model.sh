@@ -3,6 +3,7 @@
 #
 #   scripts/train-default-model.sh            # train (or resume) into $WORK/default-run, then install
 #   WORK=/tmp/n2sp-work scripts/train-default-model.sh
+#   RUN=.build-data/long-run STEPS=12000 DECAY=3000 INSTALL=0 scripts/train-default-model.sh   # a longer variant
 #
 # Recipe (see docs/results.md for why): depth-3 U-Net, 16 base filters (≈0.16 M parameters), trained on
 # Train400 + σ=25 AWGN (make_noisy.py's generator, seed key "0/Train400/<file>"), batch 16 × 64² patches,
@@ -17,7 +18,8 @@ REPO=$(pwd)
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 DATA_ROOT=${DATA_ROOT:-$REPO/../shared/data}
 WORK=${WORK:-$REPO/.build-data}
-RUN=$WORK/default-run
+RUN=${RUN:-$WORK/default-run}
+INSTALL=${INSTALL:-1}   # 0: leave models/ alone (e.g. a longer experimental run)
 STEPS=${STEPS:-3000}
 PRO_STEPS=${PRO_STEPS:-300}
 DECAY=${DECAY:-750}
@@ -49,7 +51,7 @@ fi
 date -u +%Y-%m-%dT%H:%M:%SZ > "$RUN/finished.txt"
 
 # 3. Install only a finished run (a stopped one says "stopped … resume with --resume").
-if grep -q "^finished" "$RUN/train.log"; then
+if [ "$INSTALL" = 1 ] && grep -q "^finished" "$RUN/train.log"; then
     cp "$MODEL" models/default.safetensors
     echo "installed models/default.safetensors; evaluate with:"
     echo "  $N2SP eval --model models/default.safetensors --noisy $DATA_ROOT/bsd68-noisy25 --clean $DATA_ROOT/BSD68"
