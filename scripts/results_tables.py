@@ -38,7 +38,7 @@ def main(d):
         print(f"Transductive fine-tuning on the first {n} BSD68 noisy images (float32), Noise2SamePro, batch "
               f"{ft.get('batch')} × {ft.get('patch')}², constant lr {ft.get('learning_rate')}, cumulative budgets:")
         print()
-        print("| fine-tune steps | PSNR (unclipped) | gain | 8-bit PSNR | SSIM | fine-tune time (s) |")
+        print("| fine-tune steps | PSNR (unclipped) | gain | 8-bit PSNR | SSIM | fine-tune time of this increment (s) |")
         print("|---|---|---|---|---|---|")
         for b in r["budgets"]:
             s = b["score"]
