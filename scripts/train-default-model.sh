@@ -26,6 +26,8 @@ DECAY=${DECAY:-750}
 FILTERS=${FILTERS:-16}
 BATCH=${BATCH:-16}
 SEED=${SEED:-666}
+MASKING=${MASKING:-gaussian}   # donut with LAMBDA=0.95 is the Noise2Same BSD68 notebook recipe
+LAMBDA=${LAMBDA:-2}
 mkdir -p "$RUN"
 
 swift build -c release --product n2sp
@@ -45,7 +47,7 @@ else
     date -u +%Y-%m-%dT%H:%M:%SZ > "$RUN/started.txt"
     stdbuf -oL "$N2SP" train --data "$WORK/train400-noisy25" -o "$MODEL" \
         --steps "$STEPS" --pro-steps "$PRO_STEPS" --lr-decay-steps "$DECAY" --learning-rate 4e-4 \
-        --depth 3 --filters "$FILTERS" --batch "$BATCH" --patch 64 --lambda 2 --masking gaussian \
+        --depth 3 --filters "$FILTERS" --batch "$BATCH" --patch 64 --lambda "$LAMBDA" --masking "$MASKING" \
         --seed "$SEED" --checkpoint-every 250 2>&1 | tee "$RUN/train.log"
 fi
 date -u +%Y-%m-%dT%H:%M:%SZ > "$RUN/finished.txt"
