@@ -14,6 +14,10 @@ public struct TrainingPlan: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
     public var checkpointEvery: Int = 1000
     public var learningRate: Float = 4e-4
+    /// Steps between halvings of the learning rate; nil = the reference's 5000 (an optional so that plans
+    /// saved before this field existed still decode on --resume). Short runs scale it down so the rate
+    /// still halves a few times (the reference's 5000 belongs to its 80k-step budget).
+    public var learningRateDecaySteps: Int64? = nil
     /// Global step when the run began (filled in by `TrainingRun`).
     public var startStep: Int64 = 0
 
@@ -39,6 +43,7 @@ public struct TrainingPlan: Codable, Sendable, Equatable {
         guard masking == "gaussian" || masking == "donut" else { throw fail("--masking must be gaussian or donut") }
         guard checkpointEvery >= 1 else { throw fail("--checkpoint-every must be at least 1") }
         guard lambda >= 0, learningRate > 0 else { throw fail("λ must be ≥ 0 and the learning rate > 0") }
+        guard (learningRateDecaySteps ?? 1) >= 1 else { throw fail("--lr-decay-steps must be at least 1") }
     }
 
     static let metadataKey = "training.plan"

@@ -100,7 +100,8 @@ public final class TrainingRun {
 
     static func config(for plan: TrainingPlan) -> TrainingConfig {
         TrainingConfig(loss: plan.loss(atStep: plan.startStep), replacement: plan.replacement,
-                       schedule: LearningRateSchedule(initial: plan.learningRate))
+                       schedule: LearningRateSchedule(initial: plan.learningRate,
+                                                      decaySteps: plan.learningRateDecaySteps ?? 5000))
     }
 
     /// Runs until the plan's target step or a stop request; writes a checkpoint every `checkpointEvery` steps,

@@ -14,6 +14,7 @@ struct N2SP: AsyncParsableCommand {
             // one line per subcommand; keep alphabetical
             BenchCommand.self,
             DenoiseCommand.self,
+            EvalCommand.self,
             ExportCheckpointCommand.self,
             ImportCheckpointCommand.self,
             InspectCommand.self,

@@ -40,7 +40,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "λ of the Noise2Same loss (the BSD68 notebook uses 0.95 with donut masking).") var lambda: Float = 2
     @Option(help: "Replacement of masked pixels: gaussian (σ 0.2) or donut.") var masking = "gaussian"
     @Option(help: "Random seed (sampling, masks, noise, initialization).") var seed: UInt64 = 0
-    @Option(help: "Initial learning rate (halved every 5000 steps).") var learningRate: Float = 4e-4
+    @Option(help: "Initial learning rate (halved every --lr-decay-steps steps).") var learningRate: Float = 4e-4
+    @Option(name: .customLong("lr-decay-steps"), help: "Halve the learning rate every N global steps (the reference: 5000 of 80k).")
+    var lrDecaySteps: Int64 = 5000
     @Option(help: "U-Net depth (from scratch only).") var depth: Int?
     @Option(help: "Base filters (from scratch only; the paper uses 96).") var filters: Int?
     @Option(help: "Image channels (from scratch only).") var channels: Int?
@@ -81,6 +83,7 @@ struct TrainCommand: ParsableCommand {
             plan.masking = masking
             plan.seed = seed
             plan.learningRate = learningRate
+            plan.learningRateDecaySteps = lrDecaySteps
             plan.checkpointEvery = checkpointEvery
             let weights: ModelWeights
             if let from {
@@ -98,7 +101,7 @@ struct TrainCommand: ParsableCommand {
         print("architecture  \(trainingRun.trainer.architecture) (\(grouped(trainingRun.trainer.architecture.trainableParameterCount)) parameters)")
         print("data          \(trainingFiles.count) images in \(data)\(validation.isEmpty ? "" : ", \(validation.count) validation images")")
         print("plan          \(plan.totalSteps) steps (\(plan.totalSteps - plan.proSteps) Noise2Same λ \(plan.lambda), \(plan.proSteps) Noise2SamePro), "
-              + "batch \(plan.batchSize) × \(plan.patchSize)², \(plan.masking) masking, lr \(plan.learningRate), seed \(plan.seed)")
+              + "batch \(plan.batchSize) × \(plan.patchSize)², \(plan.masking) masking, lr \(plan.learningRate) halved every \(plan.learningRateDecaySteps ?? 5000), seed \(plan.seed)")
 
         let signals = installStopHandlers(trainingRun.stop)
         defer { signals.forEach { $0.cancel() } }
