@@ -14,7 +14,7 @@ RELEASE_DIR := .build/release
 # the product build (testability changes the flags).
 TEST_SCRATCH := .build-test
 
-.PHONY: help deps build test demo run install check-safetensors clean protos
+.PHONY: help deps build test demo run install check-safetensors clean protos default-model
 
 help:
 	@echo "make deps     install the Debian packages n2spd needs (apt-get; idempotent)"
@@ -23,6 +23,7 @@ help:
 	@echo "make run      the main job: the daemon in the foreground on ./inbox → ./outbox with the default model"
 	@echo "make demo     import the reference TF checkpoint, inspect it, denoise a Set12 image with it"
 	@echo "make install  install binaries, units, example config and default model under PREFIX=$(PREFIX)"
+	@echo "make default-model  retrain the bundled model from scratch (about an hour; see scripts/train-default-model.sh)"
 	@echo "make protos   regenerate the protobuf-c code from protos/*.proto"
 
 deps:
@@ -51,6 +52,12 @@ demo: build
 
 protos:
 	scripts/generate-protos.sh
+
+# Rebuilds models/default.safetensors from scratch with our own trainer (noisy Train400, two-phase
+# Noise2Same → Noise2SamePro). About 50–80 min on a 2-core machine plus 2 min for the noisy data; resumable.
+# Variables (RUN, STEPS, PRO_STEPS, DECAY, FILTERS, BATCH, SEED, MASKING, LAMBDA, INSTALL): see the script.
+default-model: build
+	scripts/train-default-model.sh
 
 # The bundled model: models/default.safetensors when present, else the reference fixture checkpoint.
 DEFAULT_MODEL := $(firstword $(wildcard models/default.safetensors) ../shared/fixtures/tf-ckpt-small)
