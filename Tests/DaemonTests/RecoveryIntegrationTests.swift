@@ -10,7 +10,7 @@ final class RecoveryIntegrationTests: XCTestCase {
         let count = 40
         var expected: [String: Data] = [:]
         for i in 0..<count {
-            let data = try TestImages.png(width: 96, height: 64, seed: 500 + i)
+            let data = try TestImages.png(width: 192, height: 128, seed: 500 + i)
             expected["k\(i).png"] = data
             try data.write(to: daemon.staging.appendingPathComponent("k\(i).png"))
         }
@@ -22,7 +22,13 @@ final class RecoveryIntegrationTests: XCTestCase {
         var progress: [Int] = []
         for _ in 0..<6 {
             try daemon.start()
-            usleep(UInt32.random(in: 150_000...700_000, using: &generator))
+            // Kill right after the daemon delivers something new, plus a random few milliseconds, so that the
+            // kill lands mid-run (the next input is already claimed) on a fast idle machine as well as on a
+            // loaded one; a fixed sleep let an idle machine finish all inputs before the first kill.
+            let before = daemon.outputs().count
+            let deadline = Date().addingTimeInterval(30)
+            while daemon.outputs().count <= before && Date() < deadline { usleep(1_000) }
+            usleep(UInt32.random(in: 0...15_000, using: &generator))
             if daemon.outputs().count == count { break }
             daemon.kill9()
             kills += 1
@@ -44,7 +50,7 @@ final class RecoveryIntegrationTests: XCTestCase {
         for (name, data) in expected {
             XCTAssertEqual(try Data(contentsOf: daemon.done.appendingPathComponent(name)), data, name)
             let output = try ImageCodec.read(daemon.outbox.appendingPathComponent(name))
-            XCTAssertEqual([output.width, output.height], [96, 64], name)
+            XCTAssertEqual([output.width, output.height], [192, 128], name)
         }
         // No leftover temp outputs.
         let hidden = try FileManager.default.contentsOfDirectory(atPath: daemon.outbox.path).filter { $0.hasPrefix(".") }
