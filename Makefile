@@ -8,6 +8,9 @@ PREFIX ?= /usr/local
 # 1.3–1.9× faster than the auto-picked Cooperlake kernel on conv-shaped GEMMs on this Zen 4 CPU.
 export OPENBLAS_CORETYPE ?= Haswell
 
+# The bundled model: models/default.safetensors when present, else the reference fixture checkpoint.
+DEFAULT_MODEL := $(firstword $(wildcard models/default.safetensors) ../shared/fixtures/tf-ckpt-small)
+
 APT_PACKAGES := libopenblas-dev libpng-dev libjpeg-dev libprotobuf-c-dev protobuf-c-compiler pkg-config systemd
 RELEASE_DIR := .build/release
 # Tests build in release mode (heavy numeric parity tests) in their own folder so that they do not evict
@@ -21,7 +24,7 @@ help:
 	@echo "make build    build n2sp and n2spd (release)"
 	@echo "make test     install deps, then run the whole test suite (release mode), unit checks, safetensors interop"
 	@echo "make run      the main job: the daemon in the foreground on ./inbox → ./outbox with the default model"
-	@echo "make demo     import the reference TF checkpoint, inspect it, denoise a Set12 image with it"
+	@echo "make demo     import and inspect the reference TF checkpoint, denoise a Set12 image with the default model"
 	@echo "make install  install binaries, units, example config and default model under PREFIX=$(PREFIX)"
 	@echo "make default-model  retrain the bundled model from scratch (about an hour; see scripts/train-default-model.sh)"
 	@echo "make protos   regenerate the protobuf-c code from protos/*.proto"
@@ -48,7 +51,7 @@ demo: build
 	$(RELEASE_DIR)/n2sp inspect ../shared/fixtures/tf-ckpt-small
 	$(RELEASE_DIR)/n2sp import-checkpoint ../shared/fixtures/tf-ckpt-small -o demo-out/small.safetensors --keep-optimizer-state --force
 	$(RELEASE_DIR)/n2sp inspect demo-out/small.safetensors
-	$(RELEASE_DIR)/n2sp denoise ../shared/data/set12-noisy25/png/01.png -o demo-out --model demo-out/small.safetensors --compare
+	$(RELEASE_DIR)/n2sp denoise ../shared/data/set12-noisy25/png/01.png -o demo-out --model $(DEFAULT_MODEL) --compare
 
 protos:
 	scripts/generate-protos.sh
@@ -58,9 +61,6 @@ protos:
 # Variables (RUN, STEPS, PRO_STEPS, DECAY, FILTERS, BATCH, SEED, MASKING, LAMBDA, INSTALL): see the script.
 default-model: build
 	scripts/train-default-model.sh
-
-# The bundled model: models/default.safetensors when present, else the reference fixture checkpoint.
-DEFAULT_MODEL := $(firstword $(wildcard models/default.safetensors) ../shared/fixtures/tf-ckpt-small)
 
 run: build
 	@mkdir -p inbox outbox
