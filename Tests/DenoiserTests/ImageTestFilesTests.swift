@@ -62,15 +62,9 @@ enum ImageTestFiles {
 
     /// Deterministic pseudo-random numbers (SplitMix64).
     struct Random {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SplitMix64
+        init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+        mutating func next() -> UInt64 { generator.next() }
         mutating func uint8s(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
         /// Full-range values that include the extremes 0 and 65535 and the byte-order-revealing 0x00FF/0xFF00.
         mutating func uint16s(_ n: Int) -> [UInt16] {

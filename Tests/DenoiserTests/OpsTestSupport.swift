@@ -1,16 +1,13 @@
 import CheckpointImport
+import Denoiser
 @testable import Denoiser
 
 /// Deterministic pseudo-random values for op tests (SplitMix64 → uniform in [-1, 1)).
 struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
+    var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
     mutating func next() -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
+        let z = generator.next()
         return Float(Double(z >> 40) / Double(1 << 24)) * 2 - 1
     }
     mutating func values(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }

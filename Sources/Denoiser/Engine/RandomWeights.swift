@@ -5,15 +5,8 @@ extension ModelWeights {
     /// uniform U(−L, L) with L = sqrt(6 / (kh·kw·(Cin + Cout))), biases 0, γ 1, β 0, moving mean 0, moving
     /// variance 1. Deterministic for a given seed (SplitMix64). Used by `n2sp bench` without a model and by tests.
     public static func glorotInitialized(_ architecture: ModelArchitecture, seed: UInt64 = 0) -> ModelWeights {
-        var state = seed
-        func uniform() -> Double {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return Double(z >> 11) / Double(1 << 53)
-        }
+        var generator = SplitMix64(seed: seed)
+        func uniform() -> Double { generator.nextUnitDouble() }
         var parameters: [String: FloatTensor] = [:]
         for spec in architecture.parameterSpecs {
             let values: [Float]
