@@ -12,7 +12,9 @@ public enum FineTune {
         public var patchSize: Int = 64
         public var seed: UInt64 = 0
         public var loss: LossKind = .noise2SamePro
-        public var replacement: MaskReplacement = .defaultGaussian
+        /// Masked-pixel replacement; nil = the one the model was trained with (`MaskReplacement.trainedWith`):
+        /// fine-tuning a donut-trained model with Gaussian replacement made it worse (measured in docs/results.md).
+        public var replacement: MaskReplacement? = nil
         /// A constant learning rate (default 5e-5: gentle, because the model is already trained), or nil for
         /// the reference's staircase schedule at the model's own global step — which is ≈ 0 for a model trained
         /// 80–90k steps (4e-4·0.5^16), so nil only makes sense for continuing a young run.
@@ -44,13 +46,14 @@ public enum FineTune {
         let validation = try validationFiles.map {
             try TrainingImageFile(url: $0, kind: .encoded).load().converted(toChannels: channels, path: $0.path)
         }
-        var config = TrainingConfig(loss: options.loss, replacement: options.replacement)
+        let replacement = options.replacement ?? MaskReplacement.trainedWith(weights.metadata)
+        var config = TrainingConfig(loss: options.loss, replacement: replacement)
         if let lr = options.learningRate { config.schedule = LearningRateSchedule(initial: lr, decaySteps: .max, decayRate: 1) }
         let trainer = try Trainer(weights: weights, config: config)
         let before = try trainer.validationLoss(images: validation, seed: options.seed ^ 0xF1E1, maxSize: options.validationSize).total
         let sampler = PatchSampler(files: pool.map { TrainingImageFile(url: $0, kind: .encoded) },
                                    patchSize: options.patchSize, channels: channels, seed: options.seed)
-        let sigma: Float? = { if case .gaussian(let s) = options.replacement { return s } else { return nil } }()
+        let sigma = replacement.samplerNoiseSigma
         var losses: [StepLosses] = []
         while losses.count < options.steps && shouldContinue() {
             losses.append(try trainer.step(batch: try sampler.nextBatch(size: options.batchSize, noiseSigma: sigma)))

@@ -8,6 +8,19 @@ public enum MaskReplacement: Sendable, Equatable, CustomStringConvertible {
     public static let defaultGaussianSigma: Float = 0.2
     public static let defaultGaussian = MaskReplacement.gaussian(sigma: defaultGaussianSigma)
 
+    /// The replacement a model was trained with (`training.masking` metadata written by `n2sp train`), so that
+    /// fine-tuning continues with the same blind-spot input the network learned; models without the entry
+    /// (imported TF checkpoints) get the reference default, Gaussian σ 0.2.
+    public static func trainedWith(_ metadata: [String: String]) -> MaskReplacement {
+        metadata["training.masking"] == "donut" ? .donut : .defaultGaussian
+    }
+
+    /// The σ a patch sampler draws replacement noise with (nil: donut needs none).
+    public var samplerNoiseSigma: Float? {
+        if case .gaussian(let sigma) = self { return sigma }
+        return nil
+    }
+
     public var description: String {
         switch self {
         case .gaussian(let sigma): "gaussian(σ \(sigma))"

@@ -177,6 +177,8 @@ final class TransductiveFineTuning {
     let trainer: Trainer
     let sampler: PatchSampler
     let batch: Int
+    /// The masking the model was trained with (donut or Gaussian), kept for fine-tuning.
+    let replacement: MaskReplacement
     private(set) var stepsRun = 0
 
     init(weights: ModelWeights, pairs: [EvaluationPair], batch: Int, patch: Int, learningRate: Float, seed: UInt64) throws {
@@ -186,7 +188,8 @@ final class TransductiveFineTuning {
             case .encoded(let url): TrainingImageFile(url: url, kind: .encoded)
             }
         }
-        var config = TrainingConfig(loss: .noise2SamePro, replacement: .defaultGaussian)
+        replacement = MaskReplacement.trainedWith(weights.metadata)
+        var config = TrainingConfig(loss: .noise2SamePro, replacement: replacement)
         config.schedule = LearningRateSchedule(initial: learningRate, decaySteps: .max, decayRate: 1)
         trainer = try Trainer(weights: weights, config: config)
         sampler = PatchSampler(files: files, patchSize: patch, channels: weights.architecture.inputChannels, seed: seed)
@@ -199,7 +202,7 @@ final class TransductiveFineTuning {
     func advance(to budget: Int) throws -> [Double] {
         var losses: [Double] = []
         while stepsRun < budget {
-            let b = try sampler.nextBatch(size: batch, noiseSigma: MaskReplacement.defaultGaussianSigma)
+            let b = try sampler.nextBatch(size: batch, noiseSigma: replacement.samplerNoiseSigma)
             losses.append(try trainer.step(batch: b).total)
             stepsRun += 1
         }

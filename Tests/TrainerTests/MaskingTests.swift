@@ -87,4 +87,14 @@ final class MaskingTests: XCTestCase {
         var a2 = restored
         XCTAssertEqual(a.next(), a2.next())
     }
+
+    /// Fine-tuning continues with the masking a model was trained with: `n2sp train` records it as
+    /// `training.masking`; imported TF checkpoints have no entry and get the reference default.
+    func testFineTuningReplacementFollowsTheModelsTrainingMetadata() {
+        XCTAssertEqual(MaskReplacement.trainedWith(["training.masking": "donut"]), .donut)
+        XCTAssertEqual(MaskReplacement.trainedWith(["training.masking": "gaussian"]), .defaultGaussian)
+        XCTAssertEqual(MaskReplacement.trainedWith([:]), .gaussian(sigma: 0.2))
+        XCTAssertNil(MaskReplacement.donut.samplerNoiseSigma)
+        XCTAssertEqual(MaskReplacement.defaultGaussian.samplerNoiseSigma, 0.2)
+    }
 }
