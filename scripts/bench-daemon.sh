@@ -2,19 +2,21 @@
 # Daemon end-to-end benchmark (issue 6): n2spd latency per image (drop → output visible), burst throughput
 # (files/minute), peak RSS and CPU seconds of the daemon, plus the model-level `n2sp bench` timings of the
 # same model (inference 256² / 512² / 4096² tiled, one training step). Not part of CI: it takes a few minutes
-# and its numbers only mean something on an otherwise idle machine.
+# (about 2.5 min on a loaded 2-core machine, most of it the 4096² tiled pass) and its numbers only mean
+# something on an otherwise idle machine.
 #
 #   scripts/bench-daemon.sh [OUT_DIR]          (default OUT_DIR: /tmp/n2spd-bench-daemon-<UTC time>)
 #
 # Environment (all optional):
 #   MODEL=models/default.safetensors   the model the daemon and `n2sp bench` use
 #   N2SPD=… N2SP=…                     prebuilt binaries (default: `swift build -c release`, then .build/release)
-#   REPEATS=5                          drops per image kind in the latency phases
+#   REPEATS=9                          drops per image kind in the latency phases
 #   BURST=68                           images in the throughput burst (BSD68 noisy σ=25 PNGs, reused if > 68)
 #   WORKERS=1                          the daemon's worker_threads (the shipped default is 1)
 #   SETTLE=2                           the configured settle_time, seconds (the shipped default is 2 s)
-#   FINETUNE=0|1                       1 adds a run with fine-tuning enabled (fine-tune after the burst; RSS and
-#                                      a latency probe while it trains). Every other number is fine-tuning off.
+#   FINETUNE=1                         0 skips the extra run with fine-tuning enabled (a fine-tune after a burst
+#                                      of 40 images; its RSS and a latency probe while it trains). Every other
+#                                      number is taken with fine-tuning off.
 #   FT_STEPS=30                        optimizer steps of that fine-tune
 #   MODEL_BENCH=1                      0 skips the `n2sp bench` part
 #   KEEP=0                             1 keeps the daemon's working folders (inbox, outbox, state, log)
@@ -41,6 +43,6 @@ exec python3 scripts/bench_daemon.py \
   --model "${MODEL:-models/default.safetensors}" \
   --shared "${N2SPD_SHARED:-../shared}" \
   --out "$OUT" \
-  --repeats "${REPEATS:-5}" --burst "${BURST:-68}" --workers "${WORKERS:-1}" --settle "${SETTLE:-2}" \
-  --finetune "${FINETUNE:-0}" --ft-steps "${FT_STEPS:-30}" \
+  --repeats "${REPEATS:-9}" --burst "${BURST:-68}" --workers "${WORKERS:-1}" --settle "${SETTLE:-2}" \
+  --finetune "${FINETUNE:-1}" --ft-steps "${FT_STEPS:-30}" \
   --model-bench "${MODEL_BENCH:-1}" --keep "${KEEP:-0}"
