@@ -3,6 +3,7 @@
 
 What it measures, per daemon run (each run has its own inbox/outbox/state in a fresh temp folder):
   * start-up: exec → READY=1 on a fake $NOTIFY_SOCKET (the way systemd sees readiness);
+  * the first image after start (engine workspace, cold pages), timed apart from the rows;
   * latency: one image at a time, drop → output visible in the outbox (inotify on the outbox; the daemon
     links the finished file in under its final name, so IN_CREATE of that name is the moment a consumer can
     see it) and drop → input moved to done/. Two ways to drop:
@@ -11,7 +12,8 @@ What it measures, per daemon run (each run has its own inbox/outbox/state in a f
       - "in place": written and closed directly in the inbox. The daemon waits until the file kept its size
         and mtime for settle_time, so this path costs settle_time on top of the processing.
   * throughput: a burst of BURST PNGs renamed in at once; files/minute from the first rename to the last
-    output; every input must come out exactly once (outbox names, done/, failed/, processing area, ledger);
+    output; every input must come out exactly once (outbox names, done/, failed/, processing area, ledger),
+    and a few outputs must beat their noisy input in PSNR against the clean BSD68 image;
   * peak RSS (VmHWM) and CPU seconds (utime+stime) of the daemon after each phase, and the rusage of the
     reaped process (ru_maxrss is the whole life's peak); SIGTERM must give exit status 0.
 Model-level numbers: `n2sp bench` (inference 256², 512², 4096² tiled through the predict path; one
@@ -400,7 +402,32 @@ def ledger_counts(daemon):
     return kinds
 
 
-def burst_phase(daemon, files, count, timeout=900):
+def psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0 ** 2 / mse)) if mse > 0 else float("inf")
+
+
+def quality_check(daemon, names, files, clean_folder, samples=8):
+    """PSNR against the clean BSD68 image for a few burst outputs (pure-Python PNG decoding is slow): a wrong
+    output (not denoised, shifted, scrambled) shows up as no gain over the noisy input."""
+    if not clean_folder or not os.path.isdir(clean_folder):
+        return None
+    import pngio
+    rows = []
+    for i in range(0, len(names), max(1, len(names) // samples)):
+        source = files[i % len(files)]
+        clean_path = os.path.join(clean_folder, os.path.basename(source))
+        if not os.path.exists(clean_path):
+            continue
+        clean = pngio.read_png(clean_path)
+        rows.append((psnr(pngio.read_png(source), clean), psnr(pngio.read_png(os.path.join(daemon.outbox, names[i])), clean)))
+    if not rows:
+        return None
+    return {"images": len(rows), "input_psnr_mean": float(np.mean([r[0] for r in rows])),
+            "output_psnr_mean": float(np.mean([r[1] for r in rows]))}
+
+
+def burst_phase(daemon, files, count, clean_folder=None, timeout=900):
     """`count` PNGs renamed in at once; files/minute; every input must come out exactly once."""
     names = [f"burst-{i:03d}-{os.path.basename(files[i % len(files)])}" for i in range(count)]
     for name, i in zip(names, range(count)):
@@ -444,6 +471,10 @@ def burst_phase(daemon, files, count, timeout=900):
         src = files[names.index(name) % len(files)]
         if image_header(src) != image_header(os.path.join(daemon.outbox, name)):
             problems.append(f"{name}: output header differs from the input's")
+    quality = quality_check(daemon, names, files, clean_folder)
+    if quality and quality["output_psnr_mean"] <= quality["input_psnr_mean"]:
+        problems.append(f"outputs are not denoised: PSNR {quality['output_psnr_mean']:.2f} dB vs the inputs' "
+                        f"{quality['input_psnr_mean']:.2f} dB")
     processing = daemon.processing_times()
     per_image = [processing[n] for n in names if n in processing]
     gaps = np.diff(sorted(arrivals.values()))
@@ -458,6 +489,7 @@ def burst_phase(daemon, files, count, timeout=900):
         "daemon_processing": summarize(per_image),
         "daemon_cpu_seconds": after["cpu_seconds"] - before["cpu_seconds"],
         "cpu_seconds_per_image": (after["cpu_seconds"] - before["cpu_seconds"]) / count,
+        "quality": quality,
         "problems": problems,
         "loadavg_before": before["loadavg"],
         "loadavg_after": after["loadavg"],
@@ -600,7 +632,10 @@ def markdown(results):
                  f"**{b['files_per_minute']:.0f} files/minute**; first output after "
                  f"{b['first_output_seconds'] * 1000:.0f} ms; daemon per-image median "
                  f"{ms(b['daemon_processing'].get('median'))} ms; daemon CPU {b['cpu_seconds_per_image']:.3f} s per "
-                 f"image; load {b['loadavg_before'][0]:.2f} → {b['loadavg_after'][0]:.2f}. Exactly once: "
+                 f"image; load {b['loadavg_before'][0]:.2f} → {b['loadavg_after'][0]:.2f}. "
+                 + (f"PSNR vs clean BSD68 on {b['quality']['images']} of them: {b['quality']['input_psnr_mean']:.2f} dB "
+                    f"in → {b['quality']['output_psnr_mean']:.2f} dB out. " if b.get("quality") else "")
+                 + "Exactly once: "
                  + ("every input delivered once, nothing failed or left claimed." if not b["problems"]
                     else "**PROBLEMS: " + "; ".join(b["problems"]) + "**"))
     lines.append("")
@@ -675,7 +710,7 @@ def run_daemon(args, root, label, settle, kinds, burst_files, with_burst, in_pla
             snapshots.append(("latency (in place)", daemon.snapshot()))
             if with_burst:
                 print(f"[{label}] burst of {args.burst}", file=sys.stderr, flush=True)
-                result["burst"] = burst_phase(daemon, burst_files, args.burst)
+                result["burst"] = burst_phase(daemon, burst_files, args.burst, os.path.join(args.shared, "data/BSD68"))
                 snapshots.append((f"burst of {args.burst}", daemon.snapshot()))
         result["snapshots"] = snapshots
     except BaseException:
