@@ -39,18 +39,49 @@ final class SystemdNotifier {
 
     var isActive: Bool { socketFD >= 0 }
 
-    /// Sends `KEY=value` lines as one datagram.
+    /// Notifications dropped since the last one that went through (0: the manager is keeping up).
+    private var dropped = 0
+
+    /// Sends `KEY=value` lines as one datagram, never blocking the caller for long.
+    ///
+    /// A blocking `sendto` on a datagram socket waits while the receiver's queue is full
+    /// (`net.unix.max_dgram_qlen`, only 10 on kernels without systemd's sysctl defaults), and the caller is
+    /// the main loop: a manager that stops reading would freeze intake, delivery and even SIGTERM handling.
+    /// So: non-blocking sends. State changes (READY, RELOADING, STOPPING) are retried for up to 2 s, because
+    /// losing one makes systemd misjudge the service; WATCHDOG/STATUS/EXTEND_TIMEOUT are dropped at once (the
+    /// next one supersedes them, and a manager that reads nothing is not watching either).
     func send(_ lines: String...) {
         guard socketFD >= 0 else { return }
         let message = lines.joined(separator: "\n")
-        let result = message.withCString { text in
-            withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(socketFD, text, strlen(text), Int32(MSG_NOSIGNAL), $0, addressLength)
+        let isStateChange = lines.contains { $0 == "READY=1" || $0 == "RELOADING=1" || $0 == "STOPPING=1" }
+        let deadline = Self.monotonicMicroseconds() + (isStateChange ? 2_000_000 : 0)
+        while true {
+            let result = message.withCString { text in
+                withUnsafePointer(to: &address) { pointer in
+                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(socketFD, text, strlen(text), Int32(MSG_NOSIGNAL | MSG_DONTWAIT), $0, addressLength)
+                    }
                 }
             }
+            if result >= 0 {
+                if dropped > 0 { Journal.notice("sd_notify: the service manager reads notifications again (\(dropped) dropped)") }
+                dropped = 0
+                return
+            }
+            let code = errno
+            if code == EINTR { continue }
+            if code == EAGAIN && Self.monotonicMicroseconds() < deadline {
+                usleep(10_000)
+                continue
+            }
+            if code == EAGAIN {
+                if dropped == 0 { Journal.warning("sd_notify: the service manager's socket is full; dropping notifications until it reads again") }
+                dropped += 1
+            } else {
+                Journal.debug("sd_notify: sendto failed: \(String(cString: strerror(code)))")
+            }
+            return
         }
-        if result < 0 { Journal.debug("sd_notify: sendto failed: \(String(cString: strerror(errno)))") }
     }
 
     static func monotonicMicroseconds() -> UInt64 {
