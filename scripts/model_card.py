@@ -40,6 +40,19 @@ def global_step(path, h):
         return struct.unpack("<q", f.read(8))[0]
 
 
+def shipped_phase(plan, step):
+    """Which point of the plan the shipped file is: the end of the run, or the end of its Noise2Same phase."""
+    total, pro = plan.get("totalSteps"), plan.get("proSteps", 0)
+    if step is None or total is None:
+        return None
+    if pro and step == total - pro:
+        return (f"step {step}: the end of the Noise2Same phase (--keep-phase-one), before the {pro} Noise2SamePro "
+                "steps; the log below continues through that phase, which lowered PSNR (docs/results.md)")
+    if step == total:
+        return f"step {step}: the end of the run"
+    return f"step {step} of {total}"
+
+
 def read(path, default=None):
     try:
         with open(path) as f:
@@ -89,8 +102,10 @@ def main(argv):
         "global_step": global_step(model, h),
         "training": {
             "plan": plan,
-            "recipe": "two-phase (reference-model.md §4.2): Noise2Same λ=2 gaussian masking, then the last "
-                      f"{plan.get('proSteps')} steps Noise2SamePro continuing weights, BN statistics, Adam state",
+            "recipe": f"two-phase (reference-model.md §4.2): Noise2Same λ={plan.get('lambda')} {plan.get('masking')} "
+                      f"masking, then the last {plan.get('proSteps')} steps Noise2SamePro continuing weights, BN "
+                      "statistics, Adam state",
+            "shipped_checkpoint": shipped_phase(plan, global_step(model, h)),
             "learning_rate": f"{plan.get('learningRate')} halved every {plan.get('learningRateDecaySteps')} steps "
                              "(reference: 4e-4 halved every 5000 of 80k steps; scaled to the short budget)",
             "data": "shared/data/Train400 (400 gray 180x180) + AWGN sigma 25 from make_noisy.py "

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The self-supervised objective (`reference-model.md` §3.4, §4.1).
 public enum LossKind: Sendable, Equatable, CustomStringConvertible {
     /// Noise2Same: rec + λ·sqrt(inv) (λ = 2 by default; 0.95 in the BSD68 notebook).
@@ -10,6 +12,20 @@ public enum LossKind: Sendable, Equatable, CustomStringConvertible {
         case .noise2Same(let lambda): "Noise2Same(λ \(lambda))"
         case .noise2SamePro: "Noise2SamePro"
         }
+    }
+}
+
+extension LossKind {
+    /// The held-out objective that decides whether a fine-tuned model replaces its parent: Noise2Same with the
+    /// λ of the model's training plan (`training.plan` metadata written by `n2sp train`; 2, the reference
+    /// default, when there is none, e.g. an imported TF checkpoint). See `FineTune.Options.gateLoss`.
+    public static func gate(forModelTrainedWith metadata: [String: String]) -> LossKind {
+        if let plan = metadata["training.plan"], let data = plan.data(using: .utf8),
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let lambda = (object["lambda"] as? NSNumber)?.floatValue, lambda > 0 {
+            return .noise2Same(lambda: lambda)
+        }
+        return .noise2Same(lambda: 2)
     }
 }
 

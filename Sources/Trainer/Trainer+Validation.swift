@@ -7,8 +7,11 @@ extension Trainer {
     /// with a fresh stratified mask and replacement drawn from `seed` (fixed, so two models are compared on
     /// identical masks), and evaluated with the current loss; the terms are averaged over images.
     /// `maxSize` additionally limits each side to a centred window (a 12-megapixel photo would otherwise
-    /// need gigabytes of activations).
-    public func validationLoss(images: [FloatImage], seed: UInt64 = 0x5EED_7A11, maxSize: Int? = nil) throws -> StepLosses {
+    /// need gigabytes of activations). `loss` scores with another objective than the one being trained
+    /// (the fine-tuning gate trains Noise2SamePro but compares models with Noise2Same, see `FineTune`).
+    public func validationLoss(
+        images: [FloatImage], seed: UInt64 = 0x5EED_7A11, maxSize: Int? = nil, loss: LossKind? = nil
+    ) throws -> StepLosses {
         guard !images.isEmpty else { throw TrainerError.invalidBatch("no validation images") }
         var rng = TrainingRandom(seed: seed)
         let multiple = 1 << (architecture.depth - 1)
@@ -31,7 +34,7 @@ extension Trainer {
             let batch = TrainingBatch(
                 batch: 1, height: h, width: w, channels: c, features: x, mask: mask,
                 noise: (0..<x.count).map { _ in Float(rng.gaussian()) * self.gaussianSigma })
-            let losses = try evaluateInference(batch: batch)
+            let losses = try evaluateInference(batch: batch, loss: loss)
             sum.reconstruction += losses.reconstruction
             sum.invariance += losses.invariance
             sum.blindSpot += losses.blindSpot

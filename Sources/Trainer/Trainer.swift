@@ -201,14 +201,15 @@ public final class Trainer {
         graph.forward(input, parameters: parameters, training: false).0
     }
 
-    /// Both passes in inference mode (moving statistics, no state change) and the loss: validation.
-    func evaluateInference(batch: TrainingBatch) throws -> StepLosses {
+    /// Both passes in inference mode (moving statistics, no state change) and the loss (`loss`, default the
+    /// training loss): validation.
+    func evaluateInference(batch: TrainingBatch, loss: LossKind? = nil) throws -> StepLosses {
         try checkBatch(batch)
         let (x, xm, _) = try inputs(batch)
         let (preds, _) = graph.forward(xm, parameters: parameters, training: false)
         let (rawPreds, _) = graph.forward(x, parameters: parameters, training: false)
         return SelfSupervisedLoss.evaluate(
-            kind: config.loss, features: batch.features, mask: batch.mask, rawPredictions: rawPreds.values,
+            kind: loss ?? config.loss, features: batch.features, mask: batch.mask, rawPredictions: rawPreds.values,
             maskedPredictions: preds.values).losses
     }
 

@@ -48,6 +48,9 @@ public final class TrainingRun {
     public let sampler: PatchSampler
     public let validationImages: [FloatImage]
     public let stop = StopRequest()
+    /// Where to keep a copy of the model as it stands when the Noise2Same phase ends (just before the first
+    /// Noise2SamePro step), so a run whose Pro phase degrades the model still yields its phase-one model.
+    public var phaseOneOutput: URL?
 
     static let rngKey = "training.rng_state"
 
@@ -121,6 +124,10 @@ public final class TrainingRun {
             if first == nil { first = losses }
             last = losses
             let done = trainer.globalStep >= plan.targetStep
+            if let phaseOneOutput, plan.proSteps > 0, plan.proSteps < plan.totalSteps,
+               trainer.globalStep == plan.targetStep - Int64(plan.proSteps) {
+                try saveCheckpoint(to: phaseOneOutput)
+            }
             var report = TrainingProgress(
                 globalStep: trainer.globalStep, completedSteps: Int(trainer.globalStep - plan.startStep),
                 totalSteps: plan.totalSteps, loss: trainer.config.loss, losses: losses, stepsPerSecond: 0,
@@ -148,7 +155,8 @@ public final class TrainingRun {
     }
 
     /// The current state with the plan and sampler state in its metadata, written atomically.
-    public func saveCheckpoint() throws {
+    public func saveCheckpoint(to file: URL? = nil) throws {
+        let output = file ?? self.output
         trainer.setMetadata(TrainingPlan.metadataKey, plan.encoded())
         trainer.setMetadata(Self.rngKey, sampler.random.stateWords.map { String($0, radix: 16) }.joined(separator: ","))
         trainer.setMetadata("training.loss", "\(trainer.config.loss)")

@@ -50,6 +50,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the run saved in the output file.") var resume = false
     @Flag(help: "Replace an existing output file (without --resume).") var force = false
     @Option(help: "Write a checkpoint every N steps.") var checkpointEvery = 1000
+    @Option(name: .customLong("keep-phase-one"),
+            help: "Also save the model as it is when the Noise2Same phase ends (before the first Noise2SamePro step) to this file.")
+    var keepPhaseOne: String?
 
     func validate() throws {
         if from != nil || resume, depth != nil || filters != nil || channels != nil {
@@ -97,6 +100,7 @@ struct TrainCommand: ParsableCommand {
             try FileManager.default.createDirectory(at: outputURL.deletingLastPathComponent(), withIntermediateDirectories: true)
             trainingRun = try TrainingRun(weights: weights, plan: plan, training: trainingFiles, validation: validation, output: outputURL)
         }
+        trainingRun.phaseOneOutput = keepPhaseOne.map { URL(fileURLWithPath: $0) }
         let plan = trainingRun.plan
         print("architecture  \(trainingRun.trainer.architecture) (\(grouped(trainingRun.trainer.architecture.trainableParameterCount)) parameters)")
         print("data          \(trainingFiles.count) images in \(data)\(validation.isEmpty ? "" : ", \(validation.count) validation images")")

@@ -119,6 +119,40 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(a.adam, b.adam)
     }
 
+    /// `--keep-phase-one`: the copy taken when the Noise2Same phase ends is exactly the model a run without
+    /// a Pro phase (same seed, same schedule) ends with, and records the Noise2Same loss it was trained with.
+    func testPhaseOneCopyIsTheModelOfTheNoise2SamePhase() throws {
+        let files = try bsd68Files(3)
+        var plan = TrainingPlan(totalSteps: 5)
+        plan.proSteps = 2
+        plan.batchSize = 2
+        plan.patchSize = 16
+        plan.seed = 4
+        plan.checkpointEvery = 100
+        let dir = try Fixtures.temporaryDirectory("n2sp-phase-one")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let weights = try ModelInitializer.glorotUniform(Self.tiny, seed: 5)
+
+        let twoPhase = try TrainingRun(weights: weights, plan: plan, training: files, validation: [],
+                                       output: dir.appendingPathComponent("two-phase.safetensors"))
+        let phaseOneURL = dir.appendingPathComponent("phase-one.safetensors")
+        twoPhase.phaseOneOutput = phaseOneURL
+        _ = try twoPhase.run()
+
+        var n2sOnly = plan
+        n2sOnly.totalSteps = 3
+        n2sOnly.proSteps = 0
+        let onlyURL = dir.appendingPathComponent("n2s-only.safetensors")
+        _ = try TrainingRun(weights: weights, plan: n2sOnly, training: files, validation: [], output: onlyURL).run()
+
+        let phaseOne = try ModelWeights.load(from: phaseOneURL.path), only = try ModelWeights.load(from: onlyURL.path)
+        XCTAssertEqual(phaseOne.globalStep, 3)
+        XCTAssertEqual(phaseOne.parameters, only.parameters)
+        XCTAssertEqual(phaseOne.adam, only.adam)
+        XCTAssertEqual(phaseOne.metadata["training.loss"], "\(LossKind.noise2Same(lambda: 2))")
+        XCTAssertEqual(try ModelWeights.load(from: dir.appendingPathComponent("two-phase.safetensors").path).globalStep, 5)
+    }
+
     func testValidationLossIsDeterministicAndFineTuneReportsBeforeAfter() throws {
         let weights = try ModelInitializer.glorotUniform(Self.tiny, seed: 2)
         let images = try bsd68Files(2).map { try $0.load() }
