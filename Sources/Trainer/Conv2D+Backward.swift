@@ -4,16 +4,18 @@ import Denoiser
 extension Conv2D {
     /// Gradients of `Conv2D.forward` (any k, stride, TF 'same' padding, optional bias).
     ///
-    /// ∂kernel (`[k·k·Cin, Cout]`) += colᵀ·dY over chunks of output pixels (bounded im2col scratch, like the
-    /// forward); it is accumulated (GEMM β = 1) so the masked and unmasked passes add into one buffer. The bias
-    /// gradient Σ dY is returned.
+    /// ∂kernel (`[k·k·Cin, Cout]`) is accumulated (β = 1) so the masked and unmasked passes add into one
+    /// buffer. 3×3 stride-1 convolutions for which `weightGradientAlgorithm` picks a Winograd variant use
+    /// `WinogradWeightGradient` (4× fewer multiplies for F(4×4)); the others add colᵀ·dY over chunks of
+    /// output pixels (bounded im2col scratch, like the forward). The bias gradient Σ dY is returned.
     /// ∂x: for stride 1 with an odd kernel (symmetric padding) it is the forward convolution of dY with the
     /// spatially flipped, in/out-transposed kernel, run by `Conv2D.forward` itself: a GEMM with depth k·k·Cout
     /// instead of col2im(dY·Wᵀ), whose GEMM depth is only Cout and which needs a sequential scatter. Strided
     /// convolutions (the 2×2 downsampling) use col2im.
     static func backward(
         input x: Tensor, outputGradient dy: Tensor, kernel: FloatTensor, stride: Int = 1,
-        kernelGradient: inout [Float], needInputGradient: Bool = true, threads: Int
+        kernelGradient: inout [Float], needInputGradient: Bool = true,
+        weightGradientAlgorithm: ConvolutionAlgorithm = .automatic, threads: Int
     ) -> (input: Tensor?, bias: [Float]) {
         let g = ConvolutionGeometry(batch: x.shape.batch, height: x.shape.height, width: x.shape.width,
                                     inputChannels: kernel.shape[2], outputChannels: kernel.shape[3],
@@ -23,6 +25,22 @@ extension Conv2D {
         let cin = g.inputChannels, cout = g.outputChannels, k = g.patchLength
         let flippedInputGradient = needInputGradient && !g.isPointwise && stride == 1 && g.kernelSize % 2 == 1
         var dx: Tensor? = needInputGradient && !flippedInputGradient ? Tensor(shape: x.shape) : nil
+        if let variant = weightGradientAlgorithm.winogradVariant(for: g) {
+            let workers = max(threads, 1)
+            let scratch = AlignedBuffer(count: WinogradWeightGradient.scratchCount(g, variant: variant, workers: workers))
+            x.values.withUnsafeBufferPointer { xp in
+                dy.values.withUnsafeBufferPointer { gp in
+                    kernelGradient.withUnsafeMutableBufferPointer { dwp in
+                        WinogradWeightGradient.accumulate(g, variant: variant, input: xp.baseAddress!, outputGradient: gp.baseAddress!,
+                                                          kernelGradient: dwp.baseAddress!, scratch: scratch.buffer, threads: workers)
+                    }
+                }
+            }
+            // Winograd applies only to 3×3 stride 1, whose input gradient is the flipped-kernel convolution.
+            precondition(dx == nil)
+            if needInputGradient { dx = Conv2D.forward(dy, kernel: flippedTransposed(kernel), threads: threads) }
+            return (dx, ChannelSum.of(dy))
+        }
         x.values.withUnsafeBufferPointer { xp in
             dy.values.withUnsafeBufferPointer { gp in
                 kernel.values.withUnsafeBufferPointer { wp in

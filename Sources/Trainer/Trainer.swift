@@ -59,7 +59,8 @@ public final class Trainer {
         self.layout = layout
         self.config = config
         architecture = weights.architecture
-        graph = TrainingGraph(layout: layout, batchNormEpsilon: config.batchNormEpsilon, threads: Parallel.processorCount)
+        graph = TrainingGraph(layout: layout, batchNormEpsilon: config.batchNormEpsilon, threads: Parallel.processorCount,
+                              weightGradientAlgorithm: config.weightGradientAlgorithm)
         parameters = layout.specs.map { weights.parameters[$0.name]! }
         let trainable = layout.specs.indices.filter { layout.specs[$0].role.isTrainable }
         self.trainable = trainable

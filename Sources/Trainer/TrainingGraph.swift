@@ -34,6 +34,7 @@ struct TrainingGraph {
     let layout: NetworkLayout
     var batchNormEpsilon: Float
     var threads: Int
+    var weightGradientAlgorithm: ConvolutionAlgorithm = .automatic
 
     // MARK: forward
 
@@ -167,7 +168,8 @@ struct TrainingGraph {
         _ x: Tensor, _ dy: Tensor, _ kernel: Int, _ p: [FloatTensor], _ g: inout [[Float]], needInput: Bool = true
     ) -> Tensor? {
         Conv2D.backward(input: x, outputGradient: dy, kernel: p[kernel], kernelGradient: &g[kernel],
-                        needInputGradient: needInput, threads: threads).input
+                        needInputGradient: needInput, weightGradientAlgorithm: weightGradientAlgorithm,
+                        threads: threads).input
     }
 
     private func batchNormBackward(
