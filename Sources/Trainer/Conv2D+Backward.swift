@@ -27,12 +27,15 @@ extension Conv2D {
         var dx: Tensor? = needInputGradient && !flippedInputGradient ? Tensor(shape: x.shape) : nil
         if let variant = weightGradientAlgorithm.winogradVariant(for: g) {
             let workers = max(threads, 1)
-            let scratch = AlignedBuffer(count: WinogradWeightGradient.scratchCount(g, variant: variant, workers: workers))
+            let partition = WinogradWeightGradient.preferredPartition(g, variant: variant, workers: workers)
+            let scratch = AlignedBuffer(count: WinogradWeightGradient.scratchCount(g, variant: variant, workers: workers,
+                                                                                    partition: partition))
             x.values.withUnsafeBufferPointer { xp in
                 dy.values.withUnsafeBufferPointer { gp in
                     kernelGradient.withUnsafeMutableBufferPointer { dwp in
                         WinogradWeightGradient.accumulate(g, variant: variant, input: xp.baseAddress!, outputGradient: gp.baseAddress!,
-                                                          kernelGradient: dwp.baseAddress!, scratch: scratch.buffer, threads: workers)
+                                                          kernelGradient: dwp.baseAddress!, scratch: scratch.buffer,
+                                                          threads: workers, partition: partition)
                     }
                 }
             }

@@ -16,9 +16,11 @@
 /// Work is cut into blocks of `blockTiles` tiles; per block the transforms write `V[ξ][tile][Cin]` and
 /// `M̄[ξ][tile][Cout]` and the T² GEMMs accumulate (β = 1) into dU. Parallel: see `Partition`.
 public enum WinogradWeightGradient {
-    /// Tiles per block (the GEMMs' depth per call). Measured on the paper model's training shapes
-    /// (see `WinogradWeightGradientBenchmarkTests`).
-    public static let defaultBlockTiles = 256
+    /// Tiles per block (the GEMMs' depth per call). Measured on the paper model's training shapes at batch 4
+    /// (`WinogradWeightGradientParityTests.testPaperShapes`, CPU-ms, F(4×4), loaded machine): 64, 128, 256 and
+    /// 512 tiles are within ±15 % of each other on every layer, with 64–128 best on the 64² layers; 128
+    /// keeps V and M̄ (36·128·(Cin + Cout) floats) at 3.5 MiB for 96 + 96 channels.
+    public static let defaultBlockTiles = 128
 
     /// How the workers share the work.
     public enum Partition: Sendable, CaseIterable {
@@ -32,6 +34,15 @@ public enum WinogradWeightGradient {
 
     public static func supports(_ g: ConvolutionGeometry) -> Bool { WinogradConv2D.supports(g) }
 
+    /// `.tiles` when every worker gets at least `tilesPartitionMinimum` tiles, else `.coordinates`. Measured
+    /// (CPU-ms, F(4×4), batch 4): with 64 tiles (384→384 at 16²) the per-worker dU (21 MiB each) make `.tiles`
+    /// 14.1 vs 11.8; with 256 tiles the two are equal; with 1024 tiles (192→96 at 64²) `.coordinates` pays for
+    /// moving V and M̄ between the cores: 21.8 (`.tiles`) vs 30.9.
+    public static func preferredPartition(_ g: ConvolutionGeometry, variant v: WinogradVariant, workers: Int) -> Partition {
+        WinogradConv2D.tiles(g, v).total / max(workers, 1) >= tilesPartitionMinimum ? .tiles : .coordinates
+    }
+    static let tilesPartitionMinimum = 128
+
     @inline(__always) private static func round16(_ n: Int) -> Int { (n + 15) & ~15 }
 
     /// Tiles per block actually used: at most `blockTiles`, and small enough that every worker gets a block.
@@ -44,7 +55,7 @@ public enum WinogradWeightGradient {
 
     /// Scratch (floats) for `workers` concurrent workers.
     public static func scratchCount(_ g: ConvolutionGeometry, variant v: WinogradVariant, workers: Int,
-                                    blockTiles: Int = defaultBlockTiles, partition: Partition = .tiles) -> Int {
+                                    blockTiles: Int = defaultBlockTiles, partition: Partition) -> Int {
         let layout = Layout(g, v, workers: max(workers, 1),
                             block: blockSize(g, v, workers: max(workers, 1), blockTiles: blockTiles, partition: partition),
                             partition: partition)
@@ -87,7 +98,7 @@ public enum WinogradWeightGradient {
         input: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
         kernelGradient dw: UnsafeMutablePointer<Float>,
         scratch: UnsafeMutableBufferPointer<Float>, threads: Int,
-        blockTiles: Int = defaultBlockTiles, partition: Partition = .tiles
+        blockTiles: Int = defaultBlockTiles, partition: Partition
     ) {
         precondition(supports(g), "\(g): Winograd weight gradient needs a 3×3 stride-1 convolution")
         let t = v.inputTile, t2 = t * t
