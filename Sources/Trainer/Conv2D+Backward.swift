@@ -49,13 +49,14 @@ extension Conv2D {
                 kernel.values.withUnsafeBufferPointer { wp in
                     kernelGradient.withUnsafeMutableBufferPointer { dwp in
                         if g.isPointwise {
-                            GEMM.multiply(m: cin, n: cout, k: g.outputPixelCount, a: xp.baseAddress!, lda: cin, transposeA: true,
-                                          b: gp.baseAddress!, ldb: cout, c: dwp.baseAddress!, ldc: cout, beta: 1)
+                            SplitGEMM.multiply(m: cin, n: cout, k: g.outputPixelCount, a: xp.baseAddress!, lda: cin, transposeA: true,
+                                               b: gp.baseAddress!, ldb: cout, c: dwp.baseAddress!, ldc: cout, beta: 1,
+                                               split: .columns, threads: threads)
                             if dx != nil {
                                 dx!.values.withUnsafeMutableBufferPointer { dxp in
-                                    GEMM.multiply(m: g.outputPixelCount, n: cin, k: cout, a: gp.baseAddress!, lda: cout,
-                                                  b: wp.baseAddress!, ldb: cout, transposeB: true,
-                                                  c: dxp.baseAddress!, ldc: cin)
+                                    SplitGEMM.multiply(m: g.outputPixelCount, n: cin, k: cout, a: gp.baseAddress!, lda: cout,
+                                                       b: wp.baseAddress!, ldb: cout, transposeB: true,
+                                                       c: dxp.baseAddress!, ldc: cin, split: .rows, threads: threads)
                                 }
                             }
                             return
@@ -72,13 +73,23 @@ extension Conv2D {
                                               pixels: (start + part.lowerBound)..<(start + part.upperBound),
                                               columns: columns + part.lowerBound &* k)
                             }
-                            GEMM.multiply(m: k, n: cout, k: rows, a: columns, lda: k, transposeA: true,
-                                          b: gp.baseAddress! + start &* cout, ldb: cout, c: dwp.baseAddress!, ldc: cout, beta: 1)
+                            SplitGEMM.multiply(m: k, n: cout, k: rows, a: columns, lda: k, transposeA: true,
+                                               b: gp.baseAddress! + start &* cout, ldb: cout, c: dwp.baseAddress!, ldc: cout,
+                                               beta: 1, split: .columns, threads: threads)
                             if dx != nil {
-                                GEMM.multiply(m: rows, n: k, k: cout, a: gp.baseAddress! + start &* cout, lda: cout,
-                                              b: wp.baseAddress!, ldb: cout, transposeB: true, c: columns, ldc: k)
+                                SplitGEMM.multiply(m: rows, n: k, k: cout, a: gp.baseAddress! + start &* cout, lda: cout,
+                                                   b: wp.baseAddress!, ldb: cout, transposeB: true, c: columns, ldc: k,
+                                                   split: .rows, threads: threads)
                                 dx!.values.withUnsafeMutableBufferPointer { dxp in
-                                    Col2Im.scatterAdd(g, columns: columns, pixels: start..<end, into: dxp.baseAddress!)
+                                    // Taps of different output pixels never overlap when kernel ≤ stride (the 2×2
+                                    // downsampling), so the scatter can then run in parallel over pixel ranges.
+                                    let disjoint = g.kernelSize <= g.stride
+                                    Parallel.forRanges(rows, threads: disjoint ? threads : 1,
+                                                       minimumChunk: max(1, 16_384 / k)) { part in
+                                        Col2Im.scatterAdd(g, columns: columns + part.lowerBound &* k,
+                                                          pixels: (start + part.lowerBound)..<(start + part.upperBound),
+                                                          into: dxp.baseAddress!)
+                                    }
                                 }
                             }
                             start = end

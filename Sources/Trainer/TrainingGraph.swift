@@ -128,7 +128,7 @@ struct TrainingGraph {
             skipGradients[level.level - 1] = dSkip
             let up = TransposedConv2D.backward(
                 input: cache.upsamplingInputs[d], outputGradient: dUp, kernel: p[level.upsampling.kernel],
-                kernelGradient: &g[level.upsampling.kernel])
+                kernelGradient: &g[level.upsampling.kernel], threads: threads)
             Self.accumulate(up.bias, into: &g[level.upsampling.bias])
             dh = up.input
         }
