@@ -15,7 +15,7 @@ extension Conv2D {
     static func backward(
         input x: Tensor, outputGradient dy: Tensor, kernel: FloatTensor, stride: Int = 1,
         kernelGradient: inout [Float], needInputGradient: Bool = true,
-        weightGradientAlgorithm: ConvolutionAlgorithm = .automatic, threads: Int
+        weightGradientAlgorithm: ConvolutionAlgorithm = .automatic, scratch arena: TrainingScratch? = nil, threads: Int
     ) -> (input: Tensor?, bias: [Float]) {
         let g = ConvolutionGeometry(batch: x.shape.batch, height: x.shape.height, width: x.shape.width,
                                     inputChannels: kernel.shape[2], outputChannels: kernel.shape[3],
@@ -28,19 +28,21 @@ extension Conv2D {
         if let variant = weightGradientAlgorithm.winogradVariant(for: g) {
             let workers = max(threads, 1)
             let partition = WinogradWeightGradient.preferredPartition(g, variant: variant, workers: workers)
-            let scratch = AlignedBuffer(count: WinogradWeightGradient.scratchCount(g, variant: variant, workers: workers,
-                                                                                    partition: partition))
+            let count = WinogradWeightGradient.scratchCount(g, variant: variant, workers: workers, partition: partition)
+            let owned = arena == nil ? AlignedBuffer(count: count) : nil
+            let scratch = owned?.buffer ?? arena!.buffer(count: count)
             x.values.withUnsafeBufferPointer { xp in
                 dy.values.withUnsafeBufferPointer { gp in
                     kernelGradient.withUnsafeMutableBufferPointer { dwp in
                         WinogradWeightGradient.accumulate(g, variant: variant, input: xp.baseAddress!, outputGradient: gp.baseAddress!,
-                                                          kernelGradient: dwp.baseAddress!, scratch: scratch.buffer,
+                                                          kernelGradient: dwp.baseAddress!, scratch: scratch,
                                                           threads: workers, partition: partition)
                     }
                 }
             }
             // Winograd applies only to 3×3 stride 1, whose input gradient is the flipped-kernel convolution.
             precondition(dx == nil)
+            withExtendedLifetime(owned) {}
             if needInputGradient { dx = Conv2D.forward(dy, kernel: flippedTransposed(kernel), threads: threads) }
             return (dx, ChannelSum.of(dy))
         }
@@ -61,9 +63,11 @@ extension Conv2D {
                             }
                             return
                         }
-                        let scratch = AlignedBuffer(count: preferredScratchCount(g))
-                        let chunk = min(scratch.count / k, g.outputPixelCount)
-                        let columns = scratch.pointer
+                        let count = preferredScratchCount(g)
+                        let owned = arena == nil ? AlignedBuffer(count: count) : nil
+                        let columns = owned?.pointer ?? arena!.buffer(count: count).baseAddress!
+                        defer { withExtendedLifetime(owned) {} }
+                        let chunk = min(count / k, g.outputPixelCount)
                         var start = 0
                         while start < g.outputPixelCount {
                             let end = min(start + chunk, g.outputPixelCount)
@@ -107,13 +111,24 @@ extension Conv2D {
     /// W'[a, b, o, i] = W[k−1−a, k−1−b, i, o]: the kernel of the input-gradient convolution.
     static func flippedTransposed(_ kernel: FloatTensor) -> FloatTensor {
         let k = kernel.shape[0], cin = kernel.shape[2], cout = kernel.shape[3]
-        var out = [Float](repeating: 0, count: kernel.count)
-        for a in 0..<k {
-            for b in 0..<k {
-                let src = ((k - 1 - a) * k + (k - 1 - b)) * cin * cout
-                let dst = (a * k + b) * cout * cin
-                for i in 0..<cin { for o in 0..<cout { out[dst + o * cin + i] = kernel.values[src + i * cout + o] } }
+        let out = [Float](unsafeUninitializedCapacity: kernel.count) { out, initialized in
+            kernel.values.withUnsafeBufferPointer { w in
+                for a in 0..<k {
+                    for b in 0..<k {
+                        let src = w.baseAddress! + ((k &- 1 &- a) &* k &+ (k &- 1 &- b)) &* cin &* cout
+                        let dst = out.baseAddress! + (a &* k &+ b) &* cout &* cin
+                        // 8×8 blocks keep both the reads and the strided writes within a few cache lines
+                        for i0 in stride(from: 0, to: cin, by: 8) {
+                            for o0 in stride(from: 0, to: cout, by: 8) {
+                                for i in i0..<min(i0 &+ 8, cin) {
+                                    for o in o0..<min(o0 &+ 8, cout) { dst[o &* cin &+ i] = src[i &* cout &+ o] }
+                                }
+                            }
+                        }
+                    }
+                }
             }
+            initialized = kernel.count
         }
         return FloatTensor(shape: [k, k, cout, cin], values: out)
     }

@@ -35,6 +35,8 @@ struct TrainingGraph {
     var batchNormEpsilon: Float
     var threads: Int
     var weightGradientAlgorithm: ConvolutionAlgorithm = .automatic
+    /// Scratch of the backward convolutions, kept across calls and steps.
+    let scratch = TrainingScratch()
 
     // MARK: forward
 
@@ -142,7 +144,7 @@ struct TrainingGraph {
             }
             if let down = level.downsampling, let input = cache.downsamplingInputs[i] {
                 let result = Conv2D.backward(input: input, outputGradient: dh, kernel: p[down.kernel], stride: 2,
-                                             kernelGradient: &g[down.kernel], threads: threads)
+                                             kernelGradient: &g[down.kernel], scratch: scratch, threads: threads)
                 Self.accumulate(result.bias, into: &g[down.bias])
                 dh = result.input!
             }
@@ -169,7 +171,7 @@ struct TrainingGraph {
     ) -> Tensor? {
         Conv2D.backward(input: x, outputGradient: dy, kernel: p[kernel], kernelGradient: &g[kernel],
                         needInputGradient: needInput, weightGradientAlgorithm: weightGradientAlgorithm,
-                        threads: threads).input
+                        scratch: scratch, threads: threads).input
     }
 
     private func batchNormBackward(
