@@ -64,9 +64,10 @@ final class WinogradWeightGradientParityTests: XCTestCase {
         }
     }
 
-    /// Every 3×3 layer of the paper model at batch 4, 64² (random post-ReLU inputs, Gaussian output
-    /// gradients): the Winograd weight gradient's rel L2 vs im2col and the times. Benchmark and report, not a
-    /// test: runs only with `N2SPD_BENCH=1`.
+    /// Every 3×3 layer of the paper model at batch 4 (or `N2SPD_BATCH`), 64² (random post-ReLU inputs,
+    /// Gaussian output gradients): the Winograd weight gradient's rel L2 vs im2col and the times (median of 3,
+    /// wall and CPU ms, OpenBLAS at one thread as in a training step). Benchmark and report, not a test: runs
+    /// only with `N2SPD_BENCH=1`.
     func testPaperShapes() throws {
         guard ProcessInfo.processInfo.environment["N2SPD_BENCH"] == "1" else {
             throw XCTSkip("set N2SPD_BENCH=1 to run the paper-shape weight-gradient report")
@@ -101,7 +102,7 @@ final class WinogradWeightGradientParityTests: XCTestCase {
                 return (walls.sorted()[1], cpus.sorted()[1])
             }
             var reference = [Float](repeating: 0, count: kernel.count)
-            GEMM.setThreads(2)
+            GEMM.setThreads(1)  // as inside a training step: im2col's GEMMs split over the cores by SplitGEMM
             let im2col = time {
                 for i in reference.indices { reference[i] = 0 }
                 _ = Conv2D.backward(input: x, outputGradient: dy, kernel: kernel, kernelGradient: &reference,
