@@ -15,8 +15,7 @@ extension Conv2D {
     static func backward(
         input x: Tensor, outputGradient dy: Tensor, kernel: FloatTensor, stride: Int = 1,
         kernelGradient: inout [Float], needInputGradient: Bool = true,
-        weightGradientAlgorithm: ConvolutionAlgorithm = .automatic, inputGradientKernel: WinogradKernel? = nil,
-        scratch arena: TrainingScratch? = nil, threads: Int
+        weightGradientAlgorithm: ConvolutionAlgorithm = .automatic, scratch arena: TrainingScratch? = nil, threads: Int
     ) -> (input: Tensor?, bias: [Float]) {
         let g = ConvolutionGeometry(batch: x.shape.batch, height: x.shape.height, width: x.shape.width,
                                     inputChannels: kernel.shape[2], outputChannels: kernel.shape[3],
@@ -26,13 +25,6 @@ extension Conv2D {
         let cin = g.inputChannels, cout = g.outputChannels, k = g.patchLength
         let flippedInputGradient = needInputGradient && !g.isPointwise && stride == 1 && g.kernelSize % 2 == 1
         var dx: Tensor? = needInputGradient && !flippedInputGradient ? Tensor(shape: x.shape) : nil
-        /// dY convolved with the flipped, transposed kernel: by the step's precomputed Winograd kernel if given.
-        func flippedConvolution() -> Tensor {
-            if let inputGradientKernel, let arena {
-                return WinogradConv2D.forward(dy, kernel: inputGradientKernel, scratch: arena, threads: threads)
-            }
-            return Conv2D.forward(dy, kernel: flippedTransposed(kernel), threads: threads)
-        }
         if let variant = weightGradientAlgorithm.winogradVariant(for: g) {
             let workers = max(threads, 1)
             let partition = WinogradWeightGradient.preferredPartition(g, variant: variant, workers: workers)
@@ -51,7 +43,7 @@ extension Conv2D {
             // Winograd applies only to 3×3 stride 1, whose input gradient is the flipped-kernel convolution.
             precondition(dx == nil)
             withExtendedLifetime(owned) {}
-            if needInputGradient { dx = flippedConvolution() }
+            if needInputGradient { dx = Conv2D.forward(dy, kernel: flippedTransposed(kernel), threads: threads) }
             return (dx, ChannelSum.of(dy))
         }
         x.values.withUnsafeBufferPointer { xp in
@@ -110,7 +102,9 @@ extension Conv2D {
                 }
             }
         }
-        if flippedInputGradient { dx = flippedConvolution() }
+        if flippedInputGradient {
+            dx = Conv2D.forward(dy, kernel: flippedTransposed(kernel), threads: threads)
+        }
         return (dx, ChannelSum.of(dy))
     }
 

@@ -162,17 +162,16 @@ public final class Trainer {
         defer { if blasThreads != 1 { GEMM.setThreads(blasThreads) } }
         let (x, xm, shape) = try inputs(batch)
         // Masked pass first, as the reference builds it (only the moving-average order depends on it).
-        let kernels = StepWinogradKernels(parameters: parameters, specs: layout.specs, threads: graph.threads)
-        let (preds, maskedCache) = graph.forward(xm, parameters: parameters, training: true, kernels: kernels)
-        let (rawPreds, rawCache) = graph.forward(x, parameters: parameters, training: true, kernels: kernels)
+        let (preds, maskedCache) = graph.forward(xm, parameters: parameters, training: true)
+        let (rawPreds, rawCache) = graph.forward(x, parameters: parameters, training: true)
         let loss = SelfSupervisedLoss.evaluate(
             kind: config.loss, features: batch.features, mask: batch.mask, rawPredictions: rawPreds.values,
             maskedPredictions: preds.values)
         var gradients = layout.specs.map { [Float](repeating: 0, count: $0.role.isTrainable ? $0.count : 0) }
         graph.backward(Tensor(shape: shape, values: loss.gradientRaw), cache: rawCache!, parameters: parameters,
-                       gradients: &gradients, kernels: kernels)
+                       gradients: &gradients)
         graph.backward(Tensor(shape: shape, values: loss.gradientMasked), cache: maskedCache!, parameters: parameters,
-                       gradients: &gradients, kernels: kernels)
+                       gradients: &gradients)
         return RunResult(
             losses: loss.losses, masked: keepDiagnostics ? preds.values : [], raw: keepDiagnostics ? rawPreds.values : [],
             gradients: gradients, maskedStatistics: maskedCache!.statistics, rawStatistics: rawCache!.statistics)

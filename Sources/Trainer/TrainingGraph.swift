@@ -41,12 +41,10 @@ struct TrainingGraph {
     // MARK: forward
 
     /// Training mode: batch norms use batch statistics and the returned cache holds what `backward` needs.
-    /// Inference mode: moving statistics, no cache. `kernels`: this step's Winograd kernels (nil: transform
-    /// each kernel when it is used).
-    func forward(_ x: Tensor, parameters p: [FloatTensor], training: Bool,
-                 kernels: StepWinogradKernels? = nil) -> (Tensor, PassCache?) {
+    /// Inference mode: moving statistics, no cache.
+    func forward(_ x: Tensor, parameters p: [FloatTensor], training: Bool) -> (Tensor, PassCache?) {
         var cache: PassCache? = training ? PassCache(input: x) : nil
-        var h = convolve(x, layout.firstConvolution, p, kernels)
+        var h = Conv2D.forward(x, kernel: p[layout.firstConvolution], threads: threads)
         var skips: [Tensor] = []
         for (i, level) in layout.encoder.enumerated() {
             if let down = level.downsampling {
@@ -56,16 +54,12 @@ struct TrainingGraph {
                 cache?.downsamplingInputs.append(nil)
             }
             var blockCaches: [ResidualBlockCache] = []
-            for block in level.blocks {
-                h = residual(h, block, p, kernels, training: training, cache: &blockCaches, passCache: &cache)
-            }
+            for block in level.blocks { h = residual(h, block, p, training: training, cache: &blockCaches, passCache: &cache) }
             cache?.encoderBlocks.append(blockCaches)
             if i < layout.encoder.count - 1 { skips.append(h) }
         }
         var bottomCaches: [ResidualBlockCache] = []
-        for block in layout.bottom {
-            h = residual(h, block, p, kernels, training: training, cache: &bottomCaches, passCache: &cache)
-        }
+        for block in layout.bottom { h = residual(h, block, p, training: training, cache: &bottomCaches, passCache: &cache) }
         cache?.bottomBlocks = bottomCaches
         for level in layout.decoder {
             cache?.upsamplingInputs.append(h)
@@ -73,25 +67,15 @@ struct TrainingGraph {
                                          threads: threads)
             h = Concat.forward(h, skips[level.level - 1], threads: threads)
             var blockCaches: [ResidualBlockCache] = []
-            for block in level.blocks {
-                h = residual(h, block, p, kernels, training: training, cache: &blockCaches, passCache: &cache)
-            }
+            for block in level.blocks { h = residual(h, block, p, training: training, cache: &blockCaches, passCache: &cache) }
             cache?.decoderBlocks.append(blockCaches)
         }
         let (activated, stats) = batchNorm(h, layout.outputBatchNorm, p, training: training, passCache: &cache)
         cache?.headInput = h
         cache?.headOutput = activated
         cache?.headStatistics = stats
-        let out = convolve(activated, layout.outputConvolution, p, kernels)
+        let out = Conv2D.forward(activated, kernel: p[layout.outputConvolution], threads: threads)
         return (out, cache)
-    }
-
-    /// A stride-1 convolution without bias: by the step's Winograd kernel if there is one.
-    private func convolve(_ x: Tensor, _ kernel: Int, _ p: [FloatTensor], _ kernels: StepWinogradKernels?) -> Tensor {
-        if let winograd = kernels?.forward[kernel] {
-            return WinogradConv2D.forward(x, kernel: winograd, scratch: scratch, threads: threads)
-        }
-        return Conv2D.forward(x, kernel: p[kernel], threads: threads)
     }
 
     private func batchNorm(
@@ -111,14 +95,14 @@ struct TrainingGraph {
     /// Pre-activation residual block: a₁ = ReLU(BN₁(x)); shortcut = x, or conv1×1(a₁) when the width
     /// changes; out = shortcut + conv₂(ReLU(BN₂(conv₁(a₁)))).
     private func residual(
-        _ x: Tensor, _ b: ResidualBlockSlots, _ p: [FloatTensor], _ kernels: StepWinogradKernels?, training: Bool,
+        _ x: Tensor, _ b: ResidualBlockSlots, _ p: [FloatTensor], training: Bool,
         cache: inout [ResidualBlockCache], passCache: inout PassCache?
     ) -> Tensor {
         let (a1, s1) = batchNorm(x, b.batchNorm1, p, training: training, passCache: &passCache)
-        let shortcut = b.projection.map { convolve(a1, $0, p, kernels) } ?? x
-        let c1 = convolve(a1, b.convolution1, p, kernels)
+        let shortcut = b.projection.map { Conv2D.forward(a1, kernel: p[$0], threads: threads) } ?? x
+        let c1 = Conv2D.forward(a1, kernel: p[b.convolution1], threads: threads)
         let (a2, s2) = batchNorm(c1, b.batchNorm2, p, training: training, passCache: &passCache)
-        let c2 = convolve(a2, b.convolution2, p, kernels)
+        let c2 = Conv2D.forward(a2, kernel: p[b.convolution2], threads: threads)
         if training, let s1, let s2 {
             cache.append(ResidualBlockCache(input: x, activated1: a1, statistics1: s1, convolution1: c1,
                                             activated2: a2, statistics2: s2))
@@ -130,17 +114,16 @@ struct TrainingGraph {
 
     /// Accumulates ∂L/∂parameters into `g` given ∂L/∂output of a pass run in training mode. The input
     /// gradient of the first convolution is never formed (nothing upstream is trained).
-    func backward(_ dOut: Tensor, cache: PassCache, parameters p: [FloatTensor], gradients g: inout [[Float]],
-                  kernels: StepWinogradKernels? = nil) {
+    func backward(_ dOut: Tensor, cache: PassCache, parameters p: [FloatTensor], gradients g: inout [[Float]]) {
         guard let headInput = cache.headInput, let headOutput = cache.headOutput, let headStats = cache.headStatistics
         else { preconditionFailure("backward needs a training-mode cache") }
-        var dh = convolutionBackward(headOutput, dOut, layout.outputConvolution, p, kernels, &g)!
+        var dh = convolutionBackward(headOutput, dOut, layout.outputConvolution, p, &g)!
         dh = batchNormBackward(headInput, headOutput, dh, layout.outputBatchNorm, headStats, p, &g)
 
         var skipGradients = [Tensor?](repeating: nil, count: layout.encoder.count)
         for (d, level) in layout.decoder.enumerated().reversed() {
             for (block, blockCache) in zip(level.blocks, cache.decoderBlocks[d]).reversed() {
-                dh = residualBackward(dh, block, blockCache, p, kernels, &g)
+                dh = residualBackward(dh, block, blockCache, p, &g)
             }
             let upsampledChannels = layout.architecture.filters(atLevel: level.level)
             let (dUp, dSkip) = Concat.backward(dh, firstChannels: upsampledChannels)
@@ -152,12 +135,12 @@ struct TrainingGraph {
             dh = up.input
         }
         for (block, blockCache) in zip(layout.bottom, cache.bottomBlocks).reversed() {
-            dh = residualBackward(dh, block, blockCache, p, kernels, &g)
+            dh = residualBackward(dh, block, blockCache, p, &g)
         }
         for (i, level) in layout.encoder.enumerated().reversed() {
             if let dSkip = skipGradients[i] { Add.accumulate(&dh, dSkip) }
             for (block, blockCache) in zip(level.blocks, cache.encoderBlocks[i]).reversed() {
-                dh = residualBackward(dh, block, blockCache, p, kernels, &g)
+                dh = residualBackward(dh, block, blockCache, p, &g)
             }
             if let down = level.downsampling, let input = cache.downsamplingInputs[i] {
                 let result = Conv2D.backward(input: input, outputGradient: dh, kernel: p[down.kernel], stride: 2,
@@ -166,18 +149,17 @@ struct TrainingGraph {
                 dh = result.input!
             }
         }
-        _ = convolutionBackward(cache.input, dh, layout.firstConvolution, p, kernels, &g, needInput: false)
+        _ = convolutionBackward(cache.input, dh, layout.firstConvolution, p, &g, needInput: false)
     }
 
     private func residualBackward(
-        _ dOut: Tensor, _ b: ResidualBlockSlots, _ c: ResidualBlockCache, _ p: [FloatTensor],
-        _ kernels: StepWinogradKernels?, _ g: inout [[Float]]
+        _ dOut: Tensor, _ b: ResidualBlockSlots, _ c: ResidualBlockCache, _ p: [FloatTensor], _ g: inout [[Float]]
     ) -> Tensor {
-        var d = convolutionBackward(c.activated2, dOut, b.convolution2, p, kernels, &g)!
+        var d = convolutionBackward(c.activated2, dOut, b.convolution2, p, &g)!
         d = batchNormBackward(c.convolution1, c.activated2, d, b.batchNorm2, c.statistics2, p, &g)
-        var dA1 = convolutionBackward(c.activated1, d, b.convolution1, p, kernels, &g)!
+        var dA1 = convolutionBackward(c.activated1, d, b.convolution1, p, &g)!
         if let projection = b.projection {
-            Add.accumulate(&dA1, convolutionBackward(c.activated1, dOut, projection, p, kernels, &g)!)
+            Add.accumulate(&dA1, convolutionBackward(c.activated1, dOut, projection, p, &g)!)
         }
         var dx = batchNormBackward(c.input, c.activated1, dA1, b.batchNorm1, c.statistics1, p, &g)
         if b.projection == nil { Add.accumulate(&dx, dOut) }
@@ -185,12 +167,11 @@ struct TrainingGraph {
     }
 
     private func convolutionBackward(
-        _ x: Tensor, _ dy: Tensor, _ kernel: Int, _ p: [FloatTensor], _ kernels: StepWinogradKernels?,
-        _ g: inout [[Float]], needInput: Bool = true
+        _ x: Tensor, _ dy: Tensor, _ kernel: Int, _ p: [FloatTensor], _ g: inout [[Float]], needInput: Bool = true
     ) -> Tensor? {
         Conv2D.backward(input: x, outputGradient: dy, kernel: p[kernel], kernelGradient: &g[kernel],
                         needInputGradient: needInput, weightGradientAlgorithm: weightGradientAlgorithm,
-                        inputGradientKernel: kernels?.inputGradient[kernel], scratch: scratch, threads: threads).input
+                        scratch: scratch, threads: threads).input
     }
 
     private func batchNormBackward(
