@@ -4,16 +4,18 @@ import Denoiser
 extension Conv2D {
     /// Gradients of `Conv2D.forward` (any k, stride, TF 'same' padding, optional bias).
     ///
-    /// ∂kernel (`[k·k·Cin, Cout]`) += colᵀ·dY over chunks of output pixels (bounded im2col scratch, like the
-    /// forward); it is accumulated (GEMM β = 1) so the masked and unmasked passes add into one buffer. The bias
-    /// gradient Σ dY is returned.
+    /// ∂kernel (`[k·k·Cin, Cout]`) is accumulated (β = 1) so the masked and unmasked passes add into one
+    /// buffer. 3×3 stride-1 convolutions for which `weightGradientAlgorithm` picks a Winograd variant use
+    /// `WinogradWeightGradient` (4× fewer multiplies for F(4×4)); the others add colᵀ·dY over chunks of
+    /// output pixels (bounded im2col scratch, like the forward). The bias gradient Σ dY is returned.
     /// ∂x: for stride 1 with an odd kernel (symmetric padding) it is the forward convolution of dY with the
     /// spatially flipped, in/out-transposed kernel, run by `Conv2D.forward` itself: a GEMM with depth k·k·Cout
     /// instead of col2im(dY·Wᵀ), whose GEMM depth is only Cout and which needs a sequential scatter. Strided
     /// convolutions (the 2×2 downsampling) use col2im.
     static func backward(
         input x: Tensor, outputGradient dy: Tensor, kernel: FloatTensor, stride: Int = 1,
-        kernelGradient: inout [Float], needInputGradient: Bool = true, threads: Int
+        kernelGradient: inout [Float], needInputGradient: Bool = true,
+        weightGradientAlgorithm: ConvolutionAlgorithm = .automatic, scratch arena: TrainingScratch? = nil, threads: Int
     ) -> (input: Tensor?, bias: [Float]) {
         let g = ConvolutionGeometry(batch: x.shape.batch, height: x.shape.height, width: x.shape.width,
                                     inputChannels: kernel.shape[2], outputChannels: kernel.shape[3],
@@ -23,25 +25,49 @@ extension Conv2D {
         let cin = g.inputChannels, cout = g.outputChannels, k = g.patchLength
         let flippedInputGradient = needInputGradient && !g.isPointwise && stride == 1 && g.kernelSize % 2 == 1
         var dx: Tensor? = needInputGradient && !flippedInputGradient ? Tensor(shape: x.shape) : nil
+        if let variant = weightGradientAlgorithm.winogradVariant(for: g) {
+            let workers = max(threads, 1)
+            let partition = WinogradWeightGradient.preferredPartition(g, variant: variant, workers: workers)
+            let count = WinogradWeightGradient.scratchCount(g, variant: variant, workers: workers, partition: partition)
+            let owned = arena == nil ? AlignedBuffer(count: count) : nil
+            let scratch = owned?.buffer ?? arena!.buffer(count: count)
+            x.values.withUnsafeBufferPointer { xp in
+                dy.values.withUnsafeBufferPointer { gp in
+                    kernelGradient.withUnsafeMutableBufferPointer { dwp in
+                        WinogradWeightGradient.accumulate(g, variant: variant, input: xp.baseAddress!, outputGradient: gp.baseAddress!,
+                                                          kernelGradient: dwp.baseAddress!, scratch: scratch,
+                                                          threads: workers, partition: partition)
+                    }
+                }
+            }
+            // Winograd applies only to 3×3 stride 1, whose input gradient is the flipped-kernel convolution.
+            precondition(dx == nil)
+            withExtendedLifetime(owned) {}
+            if needInputGradient { dx = Conv2D.forward(dy, kernel: flippedTransposed(kernel), threads: threads) }
+            return (dx, ChannelSum.of(dy))
+        }
         x.values.withUnsafeBufferPointer { xp in
             dy.values.withUnsafeBufferPointer { gp in
                 kernel.values.withUnsafeBufferPointer { wp in
                     kernelGradient.withUnsafeMutableBufferPointer { dwp in
                         if g.isPointwise {
-                            GEMM.multiply(m: cin, n: cout, k: g.outputPixelCount, a: xp.baseAddress!, lda: cin, transposeA: true,
-                                          b: gp.baseAddress!, ldb: cout, c: dwp.baseAddress!, ldc: cout, beta: 1)
+                            SplitGEMM.multiply(m: cin, n: cout, k: g.outputPixelCount, a: xp.baseAddress!, lda: cin, transposeA: true,
+                                               b: gp.baseAddress!, ldb: cout, c: dwp.baseAddress!, ldc: cout, beta: 1,
+                                               split: .columns, threads: threads)
                             if dx != nil {
                                 dx!.values.withUnsafeMutableBufferPointer { dxp in
-                                    GEMM.multiply(m: g.outputPixelCount, n: cin, k: cout, a: gp.baseAddress!, lda: cout,
-                                                  b: wp.baseAddress!, ldb: cout, transposeB: true,
-                                                  c: dxp.baseAddress!, ldc: cin)
+                                    SplitGEMM.multiply(m: g.outputPixelCount, n: cin, k: cout, a: gp.baseAddress!, lda: cout,
+                                                       b: wp.baseAddress!, ldb: cout, transposeB: true,
+                                                       c: dxp.baseAddress!, ldc: cin, split: .rows, threads: threads)
                                 }
                             }
                             return
                         }
-                        let scratch = AlignedBuffer(count: preferredScratchCount(g))
-                        let chunk = min(scratch.count / k, g.outputPixelCount)
-                        let columns = scratch.pointer
+                        let count = preferredScratchCount(g)
+                        let owned = arena == nil ? AlignedBuffer(count: count) : nil
+                        let columns = owned?.pointer ?? arena!.buffer(count: count).baseAddress!
+                        defer { withExtendedLifetime(owned) {} }
+                        let chunk = min(count / k, g.outputPixelCount)
                         var start = 0
                         while start < g.outputPixelCount {
                             let end = min(start + chunk, g.outputPixelCount)
@@ -51,13 +77,23 @@ extension Conv2D {
                                               pixels: (start + part.lowerBound)..<(start + part.upperBound),
                                               columns: columns + part.lowerBound &* k)
                             }
-                            GEMM.multiply(m: k, n: cout, k: rows, a: columns, lda: k, transposeA: true,
-                                          b: gp.baseAddress! + start &* cout, ldb: cout, c: dwp.baseAddress!, ldc: cout, beta: 1)
+                            SplitGEMM.multiply(m: k, n: cout, k: rows, a: columns, lda: k, transposeA: true,
+                                               b: gp.baseAddress! + start &* cout, ldb: cout, c: dwp.baseAddress!, ldc: cout,
+                                               beta: 1, split: .columns, threads: threads)
                             if dx != nil {
-                                GEMM.multiply(m: rows, n: k, k: cout, a: gp.baseAddress! + start &* cout, lda: cout,
-                                              b: wp.baseAddress!, ldb: cout, transposeB: true, c: columns, ldc: k)
+                                SplitGEMM.multiply(m: rows, n: k, k: cout, a: gp.baseAddress! + start &* cout, lda: cout,
+                                                   b: wp.baseAddress!, ldb: cout, transposeB: true, c: columns, ldc: k,
+                                                   split: .rows, threads: threads)
                                 dx!.values.withUnsafeMutableBufferPointer { dxp in
-                                    Col2Im.scatterAdd(g, columns: columns, pixels: start..<end, into: dxp.baseAddress!)
+                                    // Taps of different output pixels never overlap when kernel ≤ stride (the 2×2
+                                    // downsampling), so the scatter can then run in parallel over pixel ranges.
+                                    let disjoint = g.kernelSize <= g.stride
+                                    Parallel.forRanges(rows, threads: disjoint ? threads : 1,
+                                                       minimumChunk: max(1, 16_384 / k)) { part in
+                                        Col2Im.scatterAdd(g, columns: columns + part.lowerBound &* k,
+                                                          pixels: (start + part.lowerBound)..<(start + part.upperBound),
+                                                          into: dxp.baseAddress!)
+                                    }
                                 }
                             }
                             start = end
@@ -75,13 +111,24 @@ extension Conv2D {
     /// W'[a, b, o, i] = W[k−1−a, k−1−b, i, o]: the kernel of the input-gradient convolution.
     static func flippedTransposed(_ kernel: FloatTensor) -> FloatTensor {
         let k = kernel.shape[0], cin = kernel.shape[2], cout = kernel.shape[3]
-        var out = [Float](repeating: 0, count: kernel.count)
-        for a in 0..<k {
-            for b in 0..<k {
-                let src = ((k - 1 - a) * k + (k - 1 - b)) * cin * cout
-                let dst = (a * k + b) * cout * cin
-                for i in 0..<cin { for o in 0..<cout { out[dst + o * cin + i] = kernel.values[src + i * cout + o] } }
+        let out = [Float](unsafeUninitializedCapacity: kernel.count) { out, initialized in
+            kernel.values.withUnsafeBufferPointer { w in
+                for a in 0..<k {
+                    for b in 0..<k {
+                        let src = w.baseAddress! + ((k &- 1 &- a) &* k &+ (k &- 1 &- b)) &* cin &* cout
+                        let dst = out.baseAddress! + (a &* k &+ b) &* cout &* cin
+                        // 8×8 blocks keep both the reads and the strided writes within a few cache lines
+                        for i0 in stride(from: 0, to: cin, by: 8) {
+                            for o0 in stride(from: 0, to: cout, by: 8) {
+                                for i in i0..<min(i0 &+ 8, cin) {
+                                    for o in o0..<min(o0 &+ 8, cout) { dst[o &* cin &+ i] = src[i &* cout &+ o] }
+                                }
+                            }
+                        }
+                    }
+                }
             }
+            initialized = kernel.count
         }
         return FloatTensor(shape: [k, k, cout, cin], values: out)
     }

@@ -59,7 +59,8 @@ public final class Trainer {
         self.layout = layout
         self.config = config
         architecture = weights.architecture
-        graph = TrainingGraph(layout: layout, batchNormEpsilon: config.batchNormEpsilon, threads: Parallel.processorCount)
+        graph = TrainingGraph(layout: layout, batchNormEpsilon: config.batchNormEpsilon, threads: Parallel.processorCount,
+                              weightGradientAlgorithm: config.weightGradientAlgorithm)
         parameters = layout.specs.map { weights.parameters[$0.name]! }
         let trainable = layout.specs.indices.filter { layout.specs[$0].role.isTrainable }
         self.trainable = trainable
@@ -154,6 +155,11 @@ public final class Trainer {
 
     private func run(_ batch: TrainingBatch, keepDiagnostics: Bool) throws -> RunResult {
         try checkBatch(batch)
+        // One OpenBLAS thread for the whole step, the cores shared by worker-mode ops and `SplitGEMM`
+        // (see there for why and what it measured); the caller's setting is restored afterwards.
+        let blasThreads = GEMM.threads
+        if blasThreads != 1 { GEMM.setThreads(1) }
+        defer { if blasThreads != 1 { GEMM.setThreads(blasThreads) } }
         let (x, xm, shape) = try inputs(batch)
         // Masked pass first, as the reference builds it (only the moving-average order depends on it).
         let (preds, maskedCache) = graph.forward(xm, parameters: parameters, training: true)

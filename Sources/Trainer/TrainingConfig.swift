@@ -1,3 +1,5 @@
+import Denoiser
+
 /// Hyper-parameters of a training run; the defaults are the reference's (`reference-model.md` §3–4).
 public struct TrainingConfig: Sendable, Equatable {
     public var loss: LossKind = .noise2Same(lambda: 2)
@@ -9,6 +11,9 @@ public struct TrainingConfig: Sendable, Equatable {
     public var batchNormEpsilon: Float = 1.001e-5
     /// Percentage of masked pixels; 0.5 (%) → one pixel per 14×14 box.
     public var maskPercent: Double = 0.5
+    /// How the 3×3 stride-1 weight gradients are computed: `.automatic` uses Winograd F(4×4) where the
+    /// forward does (≥ 8 input channels) and im2col + GEMM elsewhere; tests force a variant everywhere.
+    public var weightGradientAlgorithm: ConvolutionAlgorithm = .automatic
 
     public init(
         loss: LossKind = .noise2Same(lambda: 2), replacement: MaskReplacement = .defaultGaussian,

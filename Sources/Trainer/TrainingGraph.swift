@@ -34,6 +34,9 @@ struct TrainingGraph {
     let layout: NetworkLayout
     var batchNormEpsilon: Float
     var threads: Int
+    var weightGradientAlgorithm: ConvolutionAlgorithm = .automatic
+    /// Scratch of the backward convolutions, kept across calls and steps.
+    let scratch = TrainingScratch()
 
     // MARK: forward
 
@@ -127,7 +130,7 @@ struct TrainingGraph {
             skipGradients[level.level - 1] = dSkip
             let up = TransposedConv2D.backward(
                 input: cache.upsamplingInputs[d], outputGradient: dUp, kernel: p[level.upsampling.kernel],
-                kernelGradient: &g[level.upsampling.kernel])
+                kernelGradient: &g[level.upsampling.kernel], threads: threads)
             Self.accumulate(up.bias, into: &g[level.upsampling.bias])
             dh = up.input
         }
@@ -141,7 +144,7 @@ struct TrainingGraph {
             }
             if let down = level.downsampling, let input = cache.downsamplingInputs[i] {
                 let result = Conv2D.backward(input: input, outputGradient: dh, kernel: p[down.kernel], stride: 2,
-                                             kernelGradient: &g[down.kernel], threads: threads)
+                                             kernelGradient: &g[down.kernel], scratch: scratch, threads: threads)
                 Self.accumulate(result.bias, into: &g[down.bias])
                 dh = result.input!
             }
@@ -167,7 +170,8 @@ struct TrainingGraph {
         _ x: Tensor, _ dy: Tensor, _ kernel: Int, _ p: [FloatTensor], _ g: inout [[Float]], needInput: Bool = true
     ) -> Tensor? {
         Conv2D.backward(input: x, outputGradient: dy, kernel: p[kernel], kernelGradient: &g[kernel],
-                        needInputGradient: needInput, threads: threads).input
+                        needInputGradient: needInput, weightGradientAlgorithm: weightGradientAlgorithm,
+                        scratch: scratch, threads: threads).input
     }
 
     private func batchNormBackward(

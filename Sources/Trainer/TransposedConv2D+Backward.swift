@@ -6,7 +6,7 @@ extension TransposedConv2D {
     /// dY' (`[pixels, (a, b, o)]`) is the inverse pixel shuffle of dY; then ∂K += dY'ᵀ·X, ∂x = dY'·K and
     /// ∂bias = Σ dY.
     static func backward(
-        input x: Tensor, outputGradient dy: Tensor, kernel: FloatTensor, kernelGradient: inout [Float]
+        input x: Tensor, outputGradient dy: Tensor, kernel: FloatTensor, kernelGradient: inout [Float], threads: Int = 1
     ) -> (input: Tensor, bias: [Float]) {
         let cin = x.shape.channels, cout = dy.shape.channels
         precondition(kernel.shape == [2, 2, cout, cin] && kernelGradient.count == kernel.count)
@@ -37,14 +37,16 @@ extension TransposedConv2D {
         shuffled.withUnsafeBufferPointer { sp in
             x.values.withUnsafeBufferPointer { xp in
                 kernelGradient.withUnsafeMutableBufferPointer { dwp in
-                    GEMM.multiply(m: row, n: cin, k: pixels, a: sp.baseAddress!, lda: row, transposeA: true,
-                                  b: xp.baseAddress!, ldb: cin, c: dwp.baseAddress!, ldc: cin, beta: 1)
+                    SplitGEMM.multiply(m: row, n: cin, k: pixels, a: sp.baseAddress!, lda: row, transposeA: true,
+                                       b: xp.baseAddress!, ldb: cin, c: dwp.baseAddress!, ldc: cin, beta: 1,
+                                       split: .columns, threads: threads)
                 }
             }
             kernel.values.withUnsafeBufferPointer { wp in
                 dx.values.withUnsafeMutableBufferPointer { dxp in
-                    GEMM.multiply(m: pixels, n: cin, k: row, a: sp.baseAddress!, lda: row,
-                                  b: wp.baseAddress!, ldb: cin, c: dxp.baseAddress!, ldc: cin)
+                    SplitGEMM.multiply(m: pixels, n: cin, k: row, a: sp.baseAddress!, lda: row,
+                                       b: wp.baseAddress!, ldb: cin, c: dxp.baseAddress!, ldc: cin,
+                                       split: .rows, threads: threads)
                 }
             }
         }
