@@ -5,13 +5,16 @@
 /// written). Tiles are processed in blocks of `blockTiles`; per block, on one core:
 ///   1. input transform: each tile's T×T input pixels (zero vector where the tile reaches into the padding,
 ///      so borders need no special case) → `V[ξ][tile][Cin]`;
-///   2. T² GEMMs `M[ξ] = V[ξ] · U[ξ]` ([tiles × Cin] · [Cin × Cout], single-threaded OpenBLAS);
+///   2. T² GEMMs `M[ξ] = V[ξ] · U[ξ]` ([tiles × Cin] · [Cin × Cout], `WinogradGEMM` on the kernel's
+///      pre-packed panels: no BLAS call, so no per-call packing and no thread-count juggling);
 ///   3. output transform `Aᵀ M A` fused with the epilogue, written straight into the output pixels.
 /// Both cores run whole blocks (transforms and GEMMs) concurrently, like `Conv2D`'s worker mode.
 public enum WinogradConv2D {
-    /// Tiles per block. Measured on the paper model at 256² (CPU-seconds per pass, F(4×4)): 48 → 0.77,
-    /// 96 → 0.74, 192 → 0.73, 384 → 0.79. Larger blocks amortise OpenBLAS's packing of U[ξ] over more rows;
-    /// beyond ~200 V and M (36·B·C floats each) spill out of L2 into L3.
+    /// Tiles per block (rounded up to whole 6-tile micro-tiles). With OpenBLAS GEMMs (CPU-seconds per 256²
+    /// pass, F(4×4)): 48 → 0.77, 96 → 0.74, 192 → 0.73, 384 → 0.79, because larger blocks amortised the
+    /// re-packing of U[ξ]. With `WinogradGEMM` (U packed once) the curve is flat within the noise of the shared
+    /// machine (36 → 0.674, 66 → 0.660, 126 → 0.670, 192 → 0.675, load 7–9); a block of ~128 tiles
+    /// still amortises reading each U[ξ] panel from L3 once per block.
     public static let defaultBlockTiles = 128
 
     /// Whether `geometry` can run on this path (3×3, stride 1, 'same').
@@ -25,19 +28,43 @@ public enum WinogradConv2D {
         return (ty, tx, g.batch * ty * tx)
     }
 
+    /// Tiles per block for `total` tiles: at most `blockTiles` rounded up to whole GEMM micro-tiles (6 rows),
+    /// and with `workers` > 1 a block count that is a multiple of the worker count with equal blocks, so
+    /// that both cores get the same number of tiles (e.g. 4096 tiles at 256²: 34 blocks of 121→126 instead
+    /// of 32 × 128 + 1 × 0 with one worker doing a block more). Never more than `maximumBlock`.
+    static func blockSize(total: Int, blockTiles: Int, workers: Int) -> (block: Int, blocks: Int) {
+        let cap = maximumBlock(total: total, blockTiles: blockTiles)
+        var blocks = (total + cap - 1) / cap
+        if workers > 1 && blocks > 1 {
+            blocks = (blocks + workers - 1) / workers * workers
+        } else if workers > 1 && total > 6 {
+            blocks = workers  // a single block would leave the other core idle
+        }
+        let r = WinogradGEMM.rowsPerMicroTile
+        let block = min(cap, ((total + blocks - 1) / blocks + r - 1) / r * r)
+        return (block, (total + block - 1) / block)
+    }
+
+    /// The largest block `blockSize` can return (scratch is sized for it).
+    static func maximumBlock(total: Int, blockTiles: Int) -> Int {
+        let r = WinogradGEMM.rowsPerMicroTile
+        return (max(1, min(blockTiles, total)) + r - 1) / r * r
+    }
+
     /// Floats of scratch one worker needs.
     static func workerScratch(_ g: ConvolutionGeometry, _ v: WinogradVariant, blockTiles: Int) -> Int {
         let t2 = v.inputTile * v.inputTile
         let widest = max(g.inputChannels, g.outputChannels)
+        let paddedCout = (g.outputChannels + WinogradGEMM.panelWidth - 1) / WinogradGEMM.panelWidth * WinogradGEMM.panelWidth
         func round(_ n: Int) -> Int { (n + 15) & ~15 }
-        return round(t2 * blockTiles * g.inputChannels) + round(t2 * blockTiles * g.outputChannels)
+        return round(t2 * blockTiles * g.inputChannels) + round(t2 * blockTiles * paddedCout)
             + round(t2 * widest) + round(v.outputTile * g.outputChannels)
     }
 
     /// Scratch (floats) for `workers` concurrent workers plus the shared zero pixel.
     public static func scratchCount(_ g: ConvolutionGeometry, variant: WinogradVariant, workers: Int,
                                     blockTiles: Int = defaultBlockTiles) -> Int {
-        let b = min(blockTiles, max(tiles(g, variant).total, 1))
+        let b = maximumBlock(total: max(tiles(g, variant).total, 1), blockTiles: blockTiles)
         return ((g.inputChannels + 15) & ~15) + max(workers, 1) * workerScratch(g, variant, blockTiles: b)
     }
 
@@ -58,24 +85,20 @@ public enum WinogradConv2D {
         let lda = inputPixelStride ?? cin, ldc = outputPixelStride ?? cout
         let (tilesY, tilesX, total) = tiles(g, v)
         guard total > 0 else { return }
-        let block = min(blockTiles, total)
-        let blocks = (total + block - 1) / block
+        let (block, blocks) = blockSize(total: total, blockTiles: blockTiles, workers: threads)
         let workers = max(1, min(threads, blocks))
-        precondition(scratch.count >= scratchCount(g, variant: v, workers: workers, blockTiles: block),
+        precondition(scratch.count >= scratchCount(g, variant: v, workers: workers, blockTiles: blockTiles),
                      "\(g): Winograd scratch of \(scratch.count) floats is too small")
         let zeros = scratch.baseAddress!
         zeros.update(repeating: 0, count: cin)
-        let perWorker = workerScratch(g, v, blockTiles: block)
+        let perWorker = workerScratch(g, v, blockTiles: maximumBlock(total: total, blockTiles: blockTiles))
         let workerBase = zeros + ((cin + 15) & ~15)
         let inTerms = v.inputTerms, outTerms = v.outputTerms
         let widest = max(cin, cout)
-        let vSize = (t2 * block * cin + 15) & ~15, mSize = (t2 * block * cout + 15) & ~15
-
-        // Worker-level parallelism needs single-threaded GEMMs (OpenBLAS's thread count is process-wide;
-        // a caller that runs it multi-threaded, like the trainer, gets it back afterwards).
-        let blasThreads = GEMM.threads
-        if workers > 1 && blasThreads != 1 { GEMM.setThreads(1) }
-        defer { if workers > 1 && blasThreads != 1 { GEMM.setThreads(blasThreads) } }
+        let ldm = kernel.paddedOutputChannels, panelCount = ldm / WinogradGEMM.panelWidth
+        let maxBlock = maximumBlock(total: total, blockTiles: blockTiles)
+        let vSize = (t2 * maxBlock * cin + 15) & ~15, mSize = (t2 * maxBlock * ldm + 15) & ~15
+        let mr = WinogradGEMM.rowsPerMicroTile
 
         Parallel.forWorkers(workers) { w in
             let base = workerBase + w &* perWorker
@@ -131,10 +154,13 @@ public enum WinogradConv2D {
                         }
                     }
                 }
-                // 2. one GEMM per transform coordinate
+                // 2. one GEMM per transform coordinate (rows padded to whole micro-tiles with zero tiles)
+                let paddedRows = (count &+ mr &- 1) / mr &* mr
                 for xi in 0..<t2 {
-                    GEMM.multiply(m: count, n: cout, k: cin, a: vBuf + xi &* block &* cin, lda: cin,
-                                  b: kernel.matrix(xi), ldb: cout, c: mBuf + xi &* block &* cout, ldc: cout)
+                    let a = vBuf + xi &* block &* cin
+                    if paddedRows > count { (a + count &* cin).update(repeating: 0, count: (paddedRows &- count) &* cin) }
+                    WinogradGEMM.multiply(rows: paddedRows, k: cin, a: a, lda: cin, panels: kernel.panels(xi),
+                                          panelCount: panelCount, c: mBuf + xi &* block &* ldm, ldc: ldm)
                 }
                 // 3. output transform + epilogue
                 for k in 0..<count {
@@ -145,7 +171,7 @@ public enum WinogradConv2D {
                     let outRows = min(m, g.outputHeight &- ty &* m), outCols = min(m, g.outputWidth &- tx &* m)
                     // stage 1: s[r][j] = Σ_i Aᵀ[r,i] M[i,j]
                     for j in 0..<t {
-                        for i in 0..<t { pix[i] = UnsafePointer(mBuf + ((i &* t &+ j) &* block &+ k) &* cout) }
+                        for i in 0..<t { let offset: Int = ((i &* t &+ j) &* block &+ k) &* ldm; pix[i] = UnsafePointer(mBuf + offset) }
                         if f4 {
                             for r in 0..<m { dst[r] = tmp + (r &* t &+ j) &* cout }
                             WinogradF4.output(pix, dst, count: cout)

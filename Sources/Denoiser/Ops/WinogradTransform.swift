@@ -77,6 +77,11 @@ public final class WinogradKernel: @unchecked Sendable {
     public let inputChannels: Int
     public let outputChannels: Int
     let storage: AlignedBuffer
+    /// Cout rounded up to whole 16-column panels (the row stride of the GEMM results `M[ξ]`).
+    let paddedOutputChannels: Int
+    /// U[ξ] again, packed for `WinogradGEMM`: per ξ, Cout/16 panels of `[Cin][16]` (zero columns past Cout).
+    /// Built once here so the per-block GEMMs never re-pack the kernel.
+    let panels: AlignedBuffer
 
     /// - Parameter kernel: HWIO `[3, 3, Cin, Cout]`, row-major.
     public init(variant: WinogradVariant, kernel: UnsafePointer<Float>, inputChannels: Int, outputChannels: Int) {
@@ -84,7 +89,8 @@ public final class WinogradKernel: @unchecked Sendable {
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
         let t = variant.inputTile, n = inputChannels * outputChannels
-        storage = AlignedBuffer(count: t * t * n)
+        let storage = AlignedBuffer(count: t * t * n)
+        self.storage = storage
         // U[(i,j)] = Σ_(a,b) G[i,a]·G[j,b]·g[a,b]: the (T²×9) Kronecker matrix G⊗G times the kernel viewed as
         // [9, Cin·Cout] — one GEMM. Its coefficients are exact in float for F(2) and rounded (1/6, 1/24) for F(4).
         let g = variant.filterMatrix
@@ -96,6 +102,24 @@ public final class WinogradKernel: @unchecked Sendable {
             GEMM.multiply(m: t * t, n: n, k: 9, a: kp.baseAddress!, lda: 9, b: kernel, ldb: n,
                           c: storage.pointer, ldc: n)
         }
+        let width = WinogradGEMM.panelWidth
+        let paddedOutputChannels = (outputChannels + width - 1) / width * width
+        self.paddedOutputChannels = paddedOutputChannels
+        let panelCount = paddedOutputChannels / width
+        let panels = AlignedBuffer(count: t * t * inputChannels * paddedOutputChannels)
+        self.panels = panels
+        panels.pointer.update(repeating: 0, count: panels.count)
+        for xi in 0..<(t * t) {
+            let u = storage.pointer + xi * n
+            let packed = panels.pointer + xi * inputChannels * paddedOutputChannels
+            for p in 0..<panelCount {
+                let columns = min(width, outputChannels - p * width)
+                for ci in 0..<inputChannels {
+                    (packed + (p * inputChannels + ci) * width)
+                        .update(from: u + ci * outputChannels + p * width, count: columns)
+                }
+            }
+        }
     }
 
     public static func make(variant: WinogradVariant, kernel: [Float], inputChannels: Int, outputChannels: Int) -> WinogradKernel {
@@ -103,6 +127,12 @@ public final class WinogradKernel: @unchecked Sendable {
         return kernel.withUnsafeBufferPointer {
             WinogradKernel(variant: variant, kernel: $0.baseAddress!, inputChannels: inputChannels, outputChannels: outputChannels)
         }
+    }
+
+    /// The ξ-th matrix as `paddedOutputChannels / 16` consecutive packed panels.
+    @inline(__always)
+    func panels(_ xi: Int) -> UnsafePointer<Float> {
+        UnsafePointer(panels.pointer + xi &* inputChannels &* paddedOutputChannels)
     }
 
     /// The ξ-th `[Cin, Cout]` matrix.
