@@ -32,7 +32,8 @@ extension UNetLayers {
                 TransposedConvolutionGeometry(batch: n, height: below.h, width: below.w,
                                               inputChannels: up.inputChannels, outputChannels: up.outputChannels),
                 input: ws.main[L], kernel: up.kernel.pointer, bias: up.bias.pointer,
-                output: ws.wide[L - 1], outputPixelStride: 2 * c, relu: up.relu, scratch: ws.scratch, threads: threads)
+                output: ws.wide[L - 1], outputPixelStride: 2 * c, relu: up.relu, scratch: ws.scratch, threads: threads,
+                packedKernel: up.packedKernel)
             BatchNorm.apply(pixels: here.pixels, channels: c, input: ws.main[L - 1],
                             scale: dl.skipAffine.scale.pointer, shift: dl.skipAffine.shift.pointer, relu: true,
                             output: ws.wide[L - 1] + c, outputPixelStride: 2 * c, threads: threads)

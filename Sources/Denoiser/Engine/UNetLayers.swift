@@ -13,6 +13,10 @@ struct PlannedConvolution: Sendable {
     /// Kernel in the Winograd domain for each variant the algorithm may pick (the choice depends only on
     /// the channel counts, so at most one is built), computed once when the network is planned.
     let winogradKernels: [WinogradVariant: WinogradKernel]
+    /// The kernel packed for `PackedGEMM` when this layer runs im2col/1×1 GEMMs (no Winograd kernel) and
+    /// has ≥ 16 output channels (narrower layers, i.e. `out_conv`, would mostly multiply padding: they keep
+    /// `cblas_sgemm`).
+    let packedKernel: PackedMatrix?
 
     init(name: String, kernelSize: Int, stride: Int, inputChannels: Int, outputChannels: Int,
          kernel: AlignedBuffer, bias: AlignedBuffer?, algorithm: ConvolutionAlgorithm) {
@@ -32,6 +36,9 @@ struct PlannedConvolution: Sendable {
         } else {
             winogradKernels = [:]
         }
+        packedKernel = winogradKernels.isEmpty && outputChannels >= WinogradGEMM.panelWidth
+            ? PackedMatrix(rows: kernelSize * kernelSize * inputChannels, columns: outputChannels, source: kernel.pointer)
+            : nil
     }
 
     /// The Winograd kernel this convolution runs with for `g`, or nil for im2col.
@@ -59,7 +66,8 @@ struct PlannedConvolution: Sendable {
                                    output: output, epilogue: epilogue, scratch: scratch, threads: threads)
         } else {
             Conv2D.forward(g, input: input, inputPixelStride: inputPixelStride, kernel: kernel.pointer,
-                           bias: bias?.pointer, output: output, epilogue: epilogue, scratch: scratch, threads: threads)
+                           bias: bias?.pointer, output: output, epilogue: epilogue, scratch: scratch, threads: threads,
+                           packedKernel: winograd(g) == nil ? packedKernel : nil)
         }
     }
 }
@@ -72,6 +80,18 @@ struct PlannedTransposedConvolution: Sendable {
     let kernel: AlignedBuffer  // [2, 2, Cout, Cin]
     let bias: AlignedBuffer
     let relu: Bool
+    /// `kernel` read as `[4·Cout, Cin]` and transposed: the B operand of the GEMM, packed once.
+    let packedKernel: PackedMatrix
+
+    init(name: String, inputChannels: Int, outputChannels: Int, kernel: AlignedBuffer, bias: AlignedBuffer, relu: Bool) {
+        self.name = name
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.kernel = kernel
+        self.bias = bias
+        self.relu = relu
+        packedKernel = PackedMatrix(rows: inputChannels, columns: 4 * outputChannels, source: kernel.pointer, transposed: true)
+    }
 }
 
 /// Per-channel `scale·x + shift` (an inference batch norm), then ReLU.

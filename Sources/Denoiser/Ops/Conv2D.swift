@@ -45,13 +45,18 @@ public enum Conv2D {
     ///     alias input or output. With `threads > 1` and OpenBLAS at 1 thread it is split between workers.
     ///   - threads: workers for the memory-bound parts, or for whole chunks when OpenBLAS runs single-threaded
     ///     (see `Parallel.convolutionWorkers`).
+    ///   - packedKernel: the same kernel as a `[k·k·Cin, Cout]` `PackedMatrix` (the engine builds it once per
+    ///     layer). When given, the worker-mode chunks run `PackedGEMM` on blocks of `PackedGEMM.rowBlock`
+    ///     rows (im2col, GEMM and epilogue per block, all cache-hot) instead of `cblas_sgemm`. Ignored with
+    ///     the accumulate epilogue and when OpenBLAS threads the GEMMs itself.
     public static func forward(
         _ geometry: ConvolutionGeometry,
         input: UnsafePointer<Float>, inputPixelStride: Int? = nil,
         kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         output: UnsafeMutablePointer<Float>, outputPixelStride: Int? = nil,
         epilogue: ConvolutionEpilogue = .none,
-        scratch: UnsafeMutableBufferPointer<Float>, threads: Int
+        scratch: UnsafeMutableBufferPointer<Float>, threads: Int,
+        packedKernel: PackedMatrix? = nil
     ) {
         let g = geometry
         let lda = inputPixelStride ?? g.inputChannels
@@ -62,9 +67,36 @@ public enum Conv2D {
         if !g.isPointwise {
             precondition(scratch.count >= k, "\(g): im2col scratch of \(scratch.count) floats < one row (\(k))")
         }
+        if let packedKernel {
+            precondition(packedKernel.rows == k && packedKernel.columns == g.outputChannels,
+                         "\(g): packed kernel is [\(packedKernel.rows), \(packedKernel.columns)]")
+        }
         // One chunk = im2col of `rows` output pixels into this worker's scratch, GEMM, epilogue — all on one
         // core while the chunk is in its cache.
-        func chunk(_ rows: Range<Int>, columns: UnsafeMutablePointer<Float>?, threads: Int) {
+        func chunk(_ rows: Range<Int>, columns: UnsafeMutablePointer<Float>?, columnRows: Int, threads: Int) {
+            if let packedKernel, !epilogue.accumulate, threads == 1 || GEMM.threads == 1 {
+                let step = g.isPointwise ? PackedGEMM.rowBlock : max(1, min(PackedGEMM.rowBlock, columnRows))
+                var start = rows.lowerBound
+                while start < rows.upperBound {
+                    let end = min(start &+ step, rows.upperBound)
+                    let a: UnsafePointer<Float>
+                    let ldaGEMM: Int
+                    if g.isPointwise {
+                        a = input + start &* lda
+                        ldaGEMM = lda
+                    } else {
+                        Im2Col.gather(g, input: input, inputPixelStride: lda, pixels: start..<end, columns: columns!)
+                        a = UnsafePointer(columns!)
+                        ldaGEMM = k
+                    }
+                    PackedGEMM.multiply(rows: end &- start, a: a, lda: ldaGEMM, b: packedKernel,
+                                        c: output + start &* ldc, ldc: ldc)
+                    applyEpilogue(rows: start..<end, output: output, ldc: ldc, channels: g.outputChannels,
+                                  bias: bias, relu: epilogue.relu, threads: 1)
+                    start = end
+                }
+                return
+            }
             let a: UnsafePointer<Float>
             let ldaGEMM: Int
             if g.isPointwise {
@@ -93,7 +125,7 @@ public enum Conv2D {
             var start = 0
             while start < total {
                 let end = min(start + rowsPerChunk, total)
-                chunk(start..<end, columns: scratch.baseAddress, threads: threads)
+                chunk(start..<end, columns: scratch.baseAddress, columnRows: rowsPerChunk, threads: threads)
                 start = end
             }
             return
@@ -109,7 +141,8 @@ public enum Conv2D {
             var c = w
             while c < chunks {
                 let start = c * rowsPerChunk
-                chunk(start..<min(start + rowsPerChunk, total), columns: base.map { $0 + w &* slice }, threads: 1)
+                chunk(start..<min(start + rowsPerChunk, total), columns: base.map { $0 + w &* slice },
+                      columnRows: g.isPointwise ? 0 : slice / k, threads: 1)
                 c += workers
             }
         }

@@ -8,7 +8,7 @@
 ///   2. T² GEMMs `M[ξ] = V[ξ] · U[ξ]` ([tiles × Cin] · [Cin × Cout], `WinogradGEMM` on the kernel's
 ///      pre-packed panels: no BLAS call, so no per-call packing and no thread-count juggling);
 ///   3. output transform `Aᵀ M A` fused with the epilogue, written straight into the output pixels.
-/// Both cores run whole blocks (transforms and GEMMs) concurrently, like `Conv2D`'s worker mode.
+/// Each core runs its own contiguous share of the tiles, block by block (transforms and GEMMs).
 public enum WinogradConv2D {
     /// Tiles per block (rounded up to whole 6-tile micro-tiles). With OpenBLAS GEMMs (CPU-seconds per 256²
     /// pass, F(4×4)): 48 → 0.77, 96 → 0.74, 192 → 0.73, 384 → 0.79, because larger blocks amortised the
@@ -28,21 +28,24 @@ public enum WinogradConv2D {
         return (ty, tx, g.batch * ty * tx)
     }
 
-    /// Tiles per block for `total` tiles: at most `blockTiles` rounded up to whole GEMM micro-tiles (6 rows),
-    /// and with `workers` > 1 a block count that is a multiple of the worker count with equal blocks, so
-    /// that both cores get the same number of tiles (e.g. 4096 tiles at 256²: 34 blocks of 121→126 instead
-    /// of 32 × 128 + 1 × 0 with one worker doing a block more). Never more than `maximumBlock`.
-    static func blockSize(total: Int, blockTiles: Int, workers: Int) -> (block: Int, blocks: Int) {
-        let cap = maximumBlock(total: total, blockTiles: blockTiles)
-        var blocks = (total + cap - 1) / cap
-        if workers > 1 && blocks > 1 {
-            blocks = (blocks + workers - 1) / workers * workers
-        } else if workers > 1 && total > 6 {
-            blocks = workers  // a single block would leave the other core idle
-        }
+    /// Worker `w`'s contiguous share of the tiles: equal to within one tile. (Dealing out whole blocks
+    /// round-robin, as before, leaves one core a block more whenever the block count is odd, e.g. 4096
+    /// tiles at 256² in blocks of 132 = 31 full blocks + 4 tiles.)
+    static func workerTiles(total: Int, workers: Int, worker w: Int) -> Range<Int> {
+        (total * w / workers)..<(total * (w + 1) / workers)
+    }
+
+    /// Tiles per block for a worker's `tiles`: as few blocks as `cap` allows, all of nearly equal size, each
+    /// a whole number of 6-tile micro-tiles, never more than `cap` (a multiple of 6: `maximumBlock`).
+    static func blockSize(tiles: Int, cap: Int) -> Int {
         let r = WinogradGEMM.rowsPerMicroTile
-        let block = min(cap, ((total + blocks - 1) / blocks + r - 1) / r * r)
-        return (block, (total + block - 1) / block)
+        let blocks = max(1, (tiles + cap - 1) / cap)
+        return min(cap, ((tiles + blocks - 1) / blocks + r - 1) / r * r)
+    }
+
+    /// Workers for `total` tiles: every core that gets at least one micro-tile (6 tiles) of work.
+    static func workers(total: Int, threads: Int) -> Int {
+        max(1, min(threads, (total + WinogradGEMM.rowsPerMicroTile - 1) / WinogradGEMM.rowsPerMicroTile))
     }
 
     /// The largest block `blockSize` can return (scratch is sized for it).
@@ -65,7 +68,7 @@ public enum WinogradConv2D {
     public static func scratchCount(_ g: ConvolutionGeometry, variant: WinogradVariant, workers: Int,
                                     blockTiles: Int = defaultBlockTiles) -> Int {
         let b = maximumBlock(total: max(tiles(g, variant).total, 1), blockTiles: blockTiles)
-        return ((g.inputChannels + 15) & ~15) + max(workers, 1) * workerScratch(g, variant, blockTiles: b)
+        return ((max(g.inputChannels, g.outputChannels) + 15) & ~15) + max(workers, 1) * workerScratch(g, variant, blockTiles: b)
     }
 
     public static func forward(
@@ -85,14 +88,14 @@ public enum WinogradConv2D {
         let lda = inputPixelStride ?? cin, ldc = outputPixelStride ?? cout
         let (tilesY, tilesX, total) = tiles(g, v)
         guard total > 0 else { return }
-        let (block, blocks) = blockSize(total: total, blockTiles: blockTiles, workers: threads)
-        let workers = max(1, min(threads, blocks))
+        let workers = workers(total: total, threads: threads)
         precondition(scratch.count >= scratchCount(g, variant: v, workers: workers, blockTiles: blockTiles),
                      "\(g): Winograd scratch of \(scratch.count) floats is too small")
         let zeros = scratch.baseAddress!
-        zeros.update(repeating: 0, count: cin)
+        zeros.update(repeating: 0, count: max(cin, cout))
+        let biasOrZeros = bias ?? UnsafePointer(zeros)
         let perWorker = workerScratch(g, v, blockTiles: maximumBlock(total: total, blockTiles: blockTiles))
-        let workerBase = zeros + ((cin + 15) & ~15)
+        let workerBase = zeros + ((max(cin, cout) + 15) & ~15)
         let inTerms = v.inputTerms, outTerms = v.outputTerms
         let widest = max(cin, cout)
         let ldm = kernel.paddedOutputChannels, panelCount = ldm / WinogradGEMM.panelWidth
@@ -110,10 +113,14 @@ public enum WinogradConv2D {
             let dst = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: t)
             defer { pix.deallocate(); rows.deallocate(); dst.deallocate() }
             let f4 = v == .f4x4
-            var b = w
-            while b < blocks {
-                let first = b &* block, count = min(block, total &- first)
-                // 1. input transform
+            let share = workerTiles(total: total, workers: workers, worker: w)
+            let block = blockSize(tiles: share.count, cap: maxBlock)
+            var first = share.lowerBound
+            while first < share.upperBound {
+                let count = min(block, share.upperBound &- first)
+                // 1. input transform. Horizontally adjacent tiles share t − m = 2 input columns, so stage 1
+                // (the column transforms) is kept per input column x in slot x mod t of `tmp`: a tile right
+                // of the previous one in the same block only transforms its m new columns.
                 for k in 0..<count {
                     let tile = first &+ k
                     let n = tile / (tilesY &* tilesX)
@@ -121,29 +128,35 @@ public enum WinogradConv2D {
                     let ty = rem / tilesX, tx = rem &- ty &* tilesX
                     let y0 = ty &* m &- g.padTop, x0 = tx &* m &- g.padLeft
                     let image = input + n &* g.inputHeight &* g.inputWidth &* lda
-                    for r in 0..<t {
-                        let y = y0 &+ r
-                        let rowInside = y >= 0 && y < g.inputHeight
-                        for c in 0..<t {
-                            let x = x0 &+ c
-                            pix[c &* t &+ r] = rowInside && x >= 0 && x < g.inputWidth
+                    // tile − 1 is the left neighbour (same row, same image) iff tx > 0
+                    let firstNew = k > 0 && tx > 0 ? t &- m : 0
+                    for c in firstNew..<t {
+                        let x = x0 &+ c
+                        let columnInside = x >= 0 && x < g.inputWidth
+                        let column = pix + c &* t
+                        for r in 0..<t {
+                            let y = y0 &+ r
+                            column[r] = columnInside && y >= 0 && y < g.inputHeight
                                 ? image + (y &* g.inputWidth &+ x) &* lda : UnsafePointer(zeros)
                         }
-                    }
-                    // stage 1: tmp[i][c] = Σ_r Bᵀ[i,r] d[r][c]
-                    for c in 0..<t {
+                        // stage 1: tmp[i][slot(x)] = Σ_r Bᵀ[i,r] d[r][x]
+                        let slot = ((x % t) &+ t) % t
                         if f4 {
-                            for i in 0..<t { dst[i] = tmp + (i &* t &+ c) &* cin }
-                            WinogradF4.input(pix + c &* t, dst, count: cin)
+                            for i in 0..<t { dst[i] = tmp + (i &* t &+ slot) &* cin }
+                            WinogradF4.input(column, dst, count: cin)
                         } else {
                             for i in 0..<t {
-                                inTerms.combine(row: i, sources: pix + c &* t, into: tmp + (i &* t &+ c) &* cin, count: cin)
+                                inTerms.combine(row: i, sources: column, into: tmp + (i &* t &+ slot) &* cin, count: cin)
                             }
                         }
                     }
+                    let firstSlot = ((x0 % t) &+ t) % t  // slot of the tile's column 0; column c: (firstSlot + c) mod t
                     // stage 2: V[i,j] = Σ_c tmp[i][c] Bᵀ[j,c]
                     for i in 0..<t {
-                        for c in 0..<t { rows[c] = UnsafePointer(tmp + (i &* t &+ c) &* cin) }
+                        for c in 0..<t {
+                            let slot = firstSlot &+ c < t ? firstSlot &+ c : firstSlot &+ c &- t
+                            rows[c] = UnsafePointer(tmp + (i &* t &+ slot) &* cin)
+                        }
                         if f4 {
                             for j in 0..<t { dst[j] = vBuf + ((i &* t &+ j) &* block &+ k) &* cin }
                             WinogradF4.input(rows, dst, count: cin)
@@ -186,6 +199,13 @@ public enum WinogradConv2D {
                     for r in 0..<outRows {
                         for j in 0..<t { rows[j] = UnsafePointer(tmp + (r &* t &+ j) &* cout) }
                         let oy = ty &* m &+ r
+                        if f4 && outCols == m {
+                            // whole tile row: transform, bias, accumulate and ReLU in one pass into the pixels
+                            for c in 0..<m { dst[c] = image + (oy &* g.outputWidth &+ tx &* m &+ c) &* ldc }
+                            WinogradF4.outputStore(rows, dst, bias: biasOrZeros, count: cout,
+                                                   accumulate: epilogue.accumulate, relu: epilogue.relu)
+                            continue
+                        }
                         if f4 {
                             for c in 0..<m { dst[c] = yRow + c &* cout }
                             WinogradF4.output(rows, dst, count: cout)
@@ -198,7 +218,7 @@ public enum WinogradConv2D {
                         }
                     }
                 }
-                b &+= workers
+                first &+= count
             }
         }
     }

@@ -69,18 +69,19 @@ public enum WinogradVariant: Int, Sendable, Codable, CaseIterable, CustomStringC
 }
 
 /// A 3×3 kernel in the Winograd domain: `U[ξ][ci][co]` for the T² transform coordinates ξ = (i, j),
-/// i.e. T² row-major `[Cin, Cout]` matrices — the B operands of the batched GEMMs. Computed once per kernel
-/// (the engine caches it per layer; the trainer per call, which costs one small GEMM).
+/// i.e. T² `[Cin, Cout]` matrices — the B operands of the batched GEMMs, stored packed for `WinogradGEMM`.
+/// Computed once per kernel (the engine caches it per layer; the trainer per call, which costs one small
+/// GEMM and one copy).
 public final class WinogradKernel: @unchecked Sendable {
     // @unchecked: immutable after init.
     public let variant: WinogradVariant
     public let inputChannels: Int
     public let outputChannels: Int
-    let storage: AlignedBuffer
     /// Cout rounded up to whole 16-column panels (the row stride of the GEMM results `M[ξ]`).
     let paddedOutputChannels: Int
-    /// U[ξ] again, packed for `WinogradGEMM`: per ξ, Cout/16 panels of `[Cin][16]` (zero columns past Cout).
-    /// Built once here so the per-block GEMMs never re-pack the kernel.
+    /// U[ξ] packed for `WinogradGEMM`: per ξ, Cout/16 panels of `[Cin][16]` (zero columns past Cout).
+    /// Built once here so the per-block GEMMs never re-pack the kernel. (The row-major `[Cin, Cout]` form is
+    /// only an intermediate: keeping it as well cost 66 MiB of RSS for the paper model.)
     let panels: AlignedBuffer
 
     /// - Parameter kernel: HWIO `[3, 3, Cin, Cout]`, row-major.
@@ -89,8 +90,7 @@ public final class WinogradKernel: @unchecked Sendable {
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
         let t = variant.inputTile, n = inputChannels * outputChannels
-        let storage = AlignedBuffer(count: t * t * n)
-        self.storage = storage
+        let storage = AlignedBuffer(count: t * t * n)  // row-major U[ξ], packed below and then released
         // U[(i,j)] = Σ_(a,b) G[i,a]·G[j,b]·g[a,b]: the (T²×9) Kronecker matrix G⊗G times the kernel viewed as
         // [9, Cin·Cout] — one GEMM. Its coefficients are exact in float for F(2) and rounded (1/6, 1/24) for F(4).
         let g = variant.filterMatrix
@@ -135,11 +135,6 @@ public final class WinogradKernel: @unchecked Sendable {
         UnsafePointer(panels.pointer + xi &* inputChannels &* paddedOutputChannels)
     }
 
-    /// The ξ-th `[Cin, Cout]` matrix.
-    @inline(__always)
-    func matrix(_ xi: Int) -> UnsafePointer<Float> {
-        UnsafePointer(storage.pointer + xi &* inputChannels &* outputChannels)
-    }
 }
 
 /// A sparse row-major transform matrix: per row, the nonzero (column, coefficient) pairs. The transforms are
@@ -237,6 +232,35 @@ enum WinogradF4 {
             d1[c] = q + 2 * u
             d2[c] = p + 4 * r
             d3[c] = q + 8 * u + s5[c]
+        }
+    }
+
+    /// `output` followed by the convolution epilogue, written straight into the 4 output pixels `d[c]`:
+    /// `d[c] = [relu]((accumulate ? d[c] : 0) + y[c] + bias)`. Saves the store pass over a staging row.
+    @inline(__always)
+    static func outputStore(_ s: UnsafePointer<UnsafePointer<Float>>, _ d: UnsafePointer<UnsafeMutablePointer<Float>>,
+                            bias: UnsafePointer<Float>, count: Int, accumulate: Bool, relu: Bool) {
+        switch (accumulate, relu) {
+        case (false, false): outputStore(s, d, bias: bias, count: count) { y, _ in y }
+        case (false, true): outputStore(s, d, bias: bias, count: count) { y, _ in max(y, 0) }
+        case (true, false): outputStore(s, d, bias: bias, count: count) { y, old in y + old }
+        case (true, true): outputStore(s, d, bias: bias, count: count) { y, old in max(y + old, 0) }
+        }
+    }
+
+    /// `d[c][o] = finish(y[c][o] + bias[o], d[c][o])`.
+    @inline(__always)
+    private static func outputStore(_ s: UnsafePointer<UnsafePointer<Float>>, _ d: UnsafePointer<UnsafeMutablePointer<Float>>,
+                                    bias: UnsafePointer<Float>, count: Int, finish: (Float, Float) -> Float) {
+        let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5]
+        let d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3]
+        for c in 0..<count {
+            let x1 = s1[c], x2 = s2[c], x3 = s3[c], x4 = s4[c], b = bias[c]
+            let p = x1 + x2, q = x1 - x2, r = x3 + x4, u = x3 - x4
+            d0[c] = finish(s0[c] + p + r + b, d0[c])
+            d1[c] = finish(q + 2 * u + b, d1[c])
+            d2[c] = finish(p + 4 * r + b, d2[c])
+            d3[c] = finish(q + 8 * u + s5[c] + b, d3[c])
         }
     }
 }
