@@ -59,15 +59,17 @@ struct PlannedConvolution: Sendable {
 
     func run(batch: Int, height: Int, width: Int, input: UnsafePointer<Float>, inputPixelStride: Int? = nil,
              output: UnsafeMutablePointer<Float>, epilogue: ConvolutionEpilogue,
-             scratch: UnsafeMutableBufferPointer<Float>, threads: Int) {
+             scratch: UnsafeMutableBufferPointer<Float>, threads: Int, secondary: AffineOutput? = nil) {
         let g = geometry(batch: batch, height: height, width: width)
         if let wk = winograd(g) {
             WinogradConv2D.forward(g, input: input, inputPixelStride: inputPixelStride, kernel: wk, bias: bias?.pointer,
                                    output: output, epilogue: epilogue, scratch: scratch, threads: threads)
+            secondary?.apply(pixels: 0..<g.outputPixelCount, source: output, sourceStride: outputChannels,
+                             channels: outputChannels, threads: threads)
         } else {
             Conv2D.forward(g, input: input, inputPixelStride: inputPixelStride, kernel: kernel.pointer,
                            bias: bias?.pointer, output: output, epilogue: epilogue, scratch: scratch, threads: threads,
-                           packedKernel: winograd(g) == nil ? packedKernel : nil)
+                           packedKernel: packedKernel, secondary: secondary)
         }
     }
 }
@@ -145,6 +147,8 @@ struct UNetLayers: Sendable {
     let decoder: [DecoderLevel]
     let head: PlannedAffine
     let outConv: PlannedConvolution
+    /// `out_conv`'s kernel transposed to `[Cout, C]` for `AffineReLUProjection` (head and out_conv in one pass).
+    let outProjection: AlignedBuffer
     /// Workers a pass uses (sizes the per-worker Winograd scratch).
     let threads: Int
 
@@ -240,5 +244,8 @@ struct UNetLayers: Sendable {
         self.decoder = decoder
         head = planned("\(s)/unet_out", try affine("\(s)/unet_out"))
         outConv = try conv("\(s)/out_conv", k: 1, cin: arch.baseFilters, cout: arch.inputChannels)
+        let (c, o) = (arch.baseFilters, arch.inputChannels)
+        outProjection = AlignedBuffer(count: c * o)
+        for ci in 0..<c { for oi in 0..<o { outProjection.pointer[oi * c + ci] = outConv.kernel.pointer[ci * o + oi] } }
     }
 }

@@ -14,6 +14,34 @@ public struct ConvolutionEpilogue: Sendable {
     public static let none = ConvolutionEpilogue()
 }
 
+/// A second result a convolution can write while its output rows are still in cache:
+/// `secondary[p, o] = [relu](scale[o]·y[p, o] + shift[o])` — the next residual block's `relu(bn1(·))`.
+public struct AffineOutput {
+    public var output: UnsafeMutablePointer<Float>
+    /// Floats between pixels of `output` (default: the convolution's Cout).
+    public var pixelStride: Int?
+    public var scale: UnsafePointer<Float>
+    public var shift: UnsafePointer<Float>
+    public var relu: Bool
+
+    public init(output: UnsafeMutablePointer<Float>, pixelStride: Int? = nil, scale: UnsafePointer<Float>,
+                shift: UnsafePointer<Float>, relu: Bool) {
+        self.output = output
+        self.pixelStride = pixelStride
+        self.scale = scale
+        self.shift = shift
+        self.relu = relu
+    }
+
+    /// Applies the map to `pixels` rows of `source` (pixel stride `sourceStride`, `channels` used).
+    func apply(pixels: Range<Int>, source: UnsafePointer<Float>, sourceStride: Int, channels: Int, threads: Int) {
+        let ld = pixelStride ?? channels
+        BatchNorm.apply(pixels: pixels.count, channels: channels, input: source + pixels.lowerBound &* sourceStride,
+                        inputPixelStride: sourceStride, scale: scale, shift: shift, relu: relu,
+                        output: output + pixels.lowerBound &* ld, outputPixelStride: ld, threads: threads)
+    }
+}
+
 /// 2-D convolution (cross-correlation, TF 'same' padding, HWIO kernel `[k, k, Cin, Cout]`) as
 /// im2col + `cblas_sgemm`; a 1×1 stride-1 convolution is a plain GEMM on the input.
 ///
@@ -49,6 +77,8 @@ public enum Conv2D {
     ///     layer). When given, the worker-mode chunks run `PackedGEMM` on blocks of `PackedGEMM.rowBlock`
     ///     rows (im2col, GEMM and epilogue per block, all cache-hot) instead of `cblas_sgemm`. Ignored with
     ///     the accumulate epilogue and when OpenBLAS threads the GEMMs itself.
+    ///   - secondary: also write `secondary`'s affine map of the result (per row block on the packed path,
+    ///     else in one pass at the end).
     public static func forward(
         _ geometry: ConvolutionGeometry,
         input: UnsafePointer<Float>, inputPixelStride: Int? = nil,
@@ -56,7 +86,7 @@ public enum Conv2D {
         output: UnsafeMutablePointer<Float>, outputPixelStride: Int? = nil,
         epilogue: ConvolutionEpilogue = .none,
         scratch: UnsafeMutableBufferPointer<Float>, threads: Int,
-        packedKernel: PackedMatrix? = nil
+        packedKernel: PackedMatrix? = nil, secondary: AffineOutput? = nil
     ) {
         let g = geometry
         let lda = inputPixelStride ?? g.inputChannels
@@ -67,6 +97,14 @@ public enum Conv2D {
         if !g.isPointwise {
             precondition(scratch.count >= k, "\(g): im2col scratch of \(scratch.count) floats < one row (\(k))")
         }
+        let workers = Parallel.convolutionWorkers(threads: threads, rows: total)
+        let packedPath = packedKernel != nil && !epilogue.accumulate && (workers > 1 || threads == 1 || GEMM.threads == 1)
+        defer {
+            if !packedPath, let secondary {
+                secondary.apply(pixels: 0..<total, source: output, sourceStride: ldc, channels: g.outputChannels,
+                                threads: threads)
+            }
+        }
         if let packedKernel {
             precondition(packedKernel.rows == k && packedKernel.columns == g.outputChannels,
                          "\(g): packed kernel is [\(packedKernel.rows), \(packedKernel.columns)]")
@@ -74,7 +112,7 @@ public enum Conv2D {
         // One chunk = im2col of `rows` output pixels into this worker's scratch, GEMM, epilogue — all on one
         // core while the chunk is in its cache.
         func chunk(_ rows: Range<Int>, columns: UnsafeMutablePointer<Float>?, columnRows: Int, threads: Int) {
-            if let packedKernel, !epilogue.accumulate, threads == 1 || GEMM.threads == 1 {
+            if let packedKernel, packedPath {
                 let step = g.isPointwise ? PackedGEMM.rowBlock : max(1, min(PackedGEMM.rowBlock, columnRows))
                 var start = rows.lowerBound
                 while start < rows.upperBound {
@@ -93,6 +131,8 @@ public enum Conv2D {
                                         c: output + start &* ldc, ldc: ldc)
                     applyEpilogue(rows: start..<end, output: output, ldc: ldc, channels: g.outputChannels,
                                   bias: bias, relu: epilogue.relu, threads: 1)
+                    secondary?.apply(pixels: start..<end, source: output, sourceStride: ldc, channels: g.outputChannels,
+                                     threads: 1)
                     start = end
                 }
                 return
@@ -118,7 +158,6 @@ public enum Conv2D {
             applyEpilogue(rows: rows, output: output, ldc: ldc, channels: g.outputChannels,
                           bias: bias, relu: epilogue.relu, threads: threads)
         }
-        let workers = Parallel.convolutionWorkers(threads: threads, rows: total)
         if workers == 1 {
             // OpenBLAS threads each GEMM; im2col and epilogue are spread with Parallel.
             let rowsPerChunk = g.isPointwise ? total : min(scratch.count / k, total)
