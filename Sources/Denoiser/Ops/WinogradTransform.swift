@@ -89,34 +89,50 @@ public final class WinogradKernel: @unchecked Sendable {
         self.variant = variant
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
-        let t = variant.inputTile, n = inputChannels * outputChannels
-        let storage = AlignedBuffer(count: t * t * n)  // row-major U[ξ], packed below and then released
-        // U[(i,j)] = Σ_(a,b) G[i,a]·G[j,b]·g[a,b]: the (T²×9) Kronecker matrix G⊗G times the kernel viewed as
-        // [9, Cin·Cout] — one GEMM. Its coefficients are exact in float for F(2) and rounded (1/6, 1/24) for F(4).
+        let t = variant.inputTile, t2 = t * t
+        // U[(i,j)] = Σ_(a,b) G[i,a]·G[j,b]·g[a,b]: the (T²×9) Kronecker matrix G⊗G applied to the 9 taps of
+        // every (ci, co). Its coefficients are exact in float for F(2) and rounded (1/6, 1/24) for F(4).
         let g = variant.filterMatrix
-        var kron = [Float](repeating: 0, count: t * t * 9)
+        var kron = [Float](repeating: 0, count: t2 * 9)
         for i in 0..<t { for j in 0..<t { for a in 0..<3 { for b in 0..<3 {
             kron[(i * t + j) * 9 + a * 3 + b] = Float(g[i * 3 + a] * g[j * 3 + b])
         } } } }
-        kron.withUnsafeBufferPointer { kp in
-            GEMM.multiply(m: t * t, n: n, k: 9, a: kp.baseAddress!, lda: 9, b: kernel, ldb: n,
-                          c: storage.pointer, ldc: n)
-        }
         let width = WinogradGEMM.panelWidth
         let paddedOutputChannels = (outputChannels + width - 1) / width * width
         self.paddedOutputChannels = paddedOutputChannels
         let panelCount = paddedOutputChannels / width
-        let panels = AlignedBuffer(count: t * t * inputChannels * paddedOutputChannels)
+        let panels = AlignedBuffer(count: t2 * inputChannels * paddedOutputChannels)
         self.panels = panels
-        panels.pointer.update(repeating: 0, count: panels.count)
-        for xi in 0..<(t * t) {
-            let u = storage.pointer + xi * n
-            let packed = panels.pointer + xi * inputChannels * paddedOutputChannels
-            for p in 0..<panelCount {
-                let columns = min(width, outputChannels - p * width)
+        // Written straight into the panel layout, one (ci, 16-column panel) at a time: its 9 taps (zero
+        // columns past Cout) are read once and combined for all T² coordinates. (As one GEMM into a
+        // row-major U followed by a packing copy, this cost a 36·Cin·Cout temporary, a memset and a copy on
+        // every call of the trainer's allocating `Conv2D.forward`.)
+        let planeStride = inputChannels * paddedOutputChannels
+        kron.withUnsafeBufferPointer { kp in
+            let kr = kp.baseAddress!
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * width) { tapBuffer in
+                let taps = tapBuffer.baseAddress!
                 for ci in 0..<inputChannels {
-                    (packed + (p * inputChannels + ci) * width)
-                        .update(from: u + ci * outputChannels + p * width, count: columns)
+                    for p in 0..<panelCount {
+                        let columns = min(width, outputChannels - p * width)
+                        for a in 0..<9 {
+                            let src = kernel + (a * inputChannels + ci) * outputChannels + p * width
+                            (taps + a * width).update(from: src, count: columns)
+                            if columns < width { (taps + a * width + columns).update(repeating: 0, count: width - columns) }
+                        }
+                        let dst = panels.pointer + (p * inputChannels + ci) * width
+                        for xi in 0..<t2 {
+                            let c = kr + xi * 9
+                            var lo = SIMD8<Float>(), hi = SIMD8<Float>()
+                            for a in 0..<9 {
+                                let w = SIMD8<Float>(repeating: c[a])
+                                lo = lo.addingProduct(w, WinogradGEMM.load(taps + a * width))
+                                hi = hi.addingProduct(w, WinogradGEMM.load(taps + a * width + 8))
+                            }
+                            WinogradGEMM.store(lo, dst + xi * planeStride)
+                            WinogradGEMM.store(hi, dst + xi * planeStride + 8)
+                        }
+                    }
                 }
             }
         }
