@@ -64,7 +64,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public static let configFile = URL(fileURLWithPath: "/etc/n2spd/n2spd.toml")
         public static let stateDirectory = URL(fileURLWithPath: "/var/lib/n2spd")
         public static let workerThreads = 1
-        public static let memoryBudgetBytes: Int64 = 2 << 30
+        /// 1 GiB, as `n2sp`: a 4096² image through the paper-size model then peaks at ≈ 1.26 GB RSS (BENCHMARKS.md).
+        public static let memoryBudgetBytes: Int64 = 1 << 30
         public static let maxPixels = 64_000_000
         public static let maxFileSizeBytes: Int64 = 512 << 20
         public static let settleTime = 2.0

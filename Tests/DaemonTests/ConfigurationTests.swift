@@ -21,7 +21,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(config.inboxes.count, 1)
         XCTAssertEqual(config.inboxes[0].name, "default")
         XCTAssertEqual(config.inboxes[0].doneDirectory.path, "/srv/n2spd/done")
-        XCTAssertEqual(config.memoryBudgetBytes, 2 << 30)
+        XCTAssertEqual(config.memoryBudgetBytes, 1 << 30)
         XCTAssertEqual(config.settleTime, 2)
         XCTAssertEqual(config.rescanInterval, 60)
         XCTAssertEqual(config.fineTune, FineTunePolicy())
