@@ -8,6 +8,17 @@ import XCTest
 final class TrainingRunTests: XCTestCase {
     private static let tiny = ModelArchitecture(depth: 3, baseFilters: 4, inputChannels: 1)
 
+    /// A few steps of batch 2 × 16², the last two with Noise2SamePro, no periodic checkpoint.
+    private static func twoPhasePlan(totalSteps: Int, seed: UInt64) -> TrainingPlan {
+        var plan = TrainingPlan(totalSteps: totalSteps)
+        plan.proSteps = 2
+        plan.batchSize = 2
+        plan.patchSize = 16
+        plan.seed = seed
+        plan.checkpointEvery = 100
+        return plan
+    }
+
     private func bsd68Files(_ count: Int) throws -> [TrainingImageFile] {
         Array(try TrainingImageSource.files(in: Fixtures.data("bsd68-noisy25")).prefix(count))
     }
@@ -88,12 +99,7 @@ final class TrainingRunTests: XCTestCase {
     /// across the N2S → N2SP phase switch.
     func testResumeIsBitIdenticalToAnUninterruptedRun() throws {
         let files = try bsd68Files(3)
-        var plan = TrainingPlan(totalSteps: 6)
-        plan.proSteps = 2
-        plan.batchSize = 2
-        plan.patchSize = 16
-        plan.seed = 3
-        plan.checkpointEvery = 100
+        let plan = Self.twoPhasePlan(totalSteps: 6, seed: 3)
         let dir = try Fixtures.temporaryDirectory("n2sp-resume")
         defer { try? FileManager.default.removeItem(at: dir) }
         let weights = try ModelInitializer.glorotUniform(Self.tiny, seed: 9)
@@ -123,12 +129,7 @@ final class TrainingRunTests: XCTestCase {
     /// a Pro phase (same seed, same schedule) ends with, and records the Noise2Same loss it was trained with.
     func testPhaseOneCopyIsTheModelOfTheNoise2SamePhase() throws {
         let files = try bsd68Files(3)
-        var plan = TrainingPlan(totalSteps: 5)
-        plan.proSteps = 2
-        plan.batchSize = 2
-        plan.patchSize = 16
-        plan.seed = 4
-        plan.checkpointEvery = 100
+        let plan = Self.twoPhasePlan(totalSteps: 5, seed: 4)
         let dir = try Fixtures.temporaryDirectory("n2sp-phase-one")
         defer { try? FileManager.default.removeItem(at: dir) }
         let weights = try ModelInitializer.glorotUniform(Self.tiny, seed: 5)
