@@ -26,7 +26,7 @@ help:
 	@echo "make run      the main job: the daemon in the foreground on ./inbox → ./outbox with the default model"
 	@echo "make demo     import and inspect the reference TF checkpoint, denoise a Set12 image with the default model"
 	@echo "make install  install binaries, units, example config and default model under PREFIX=$(PREFIX)"
-	@echo "make default-model  retrain the bundled model from scratch (about an hour; see scripts/train-default-model.sh)"
+	@echo "make default-model  retrain the bundled model from scratch (about 45 min idle; see scripts/train-default-model.sh)"
 	@echo "make protos   regenerate the protobuf-c code from protos/*.proto"
 
 deps:
