@@ -12,7 +12,12 @@ public enum MaskReplacement: Sendable, Equatable, CustomStringConvertible {
     /// fine-tuning continues with the same blind-spot input the network learned; models without the entry
     /// (imported TF checkpoints) get the reference default, Gaussian σ 0.2.
     public static func trainedWith(_ metadata: [String: String]) -> MaskReplacement {
-        metadata["training.masking"] == "donut" ? .donut : .defaultGaussian
+        named(metadata["training.masking"] ?? "gaussian")
+    }
+
+    /// The replacement a `TrainingPlan.masking` name stands for ("donut"; anything else: Gaussian σ 0.2).
+    public static func named(_ masking: String) -> MaskReplacement {
+        masking == "donut" ? .donut : .defaultGaussian
     }
 
     /// The σ a patch sampler draws replacement noise with (nil: donut needs none).

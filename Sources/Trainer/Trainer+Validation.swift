@@ -46,7 +46,6 @@ extension Trainer {
     }
 
     var gaussianSigma: Float {
-        if case .gaussian(let sigma) = config.replacement { return sigma }
-        return MaskReplacement.defaultGaussianSigma
+        config.replacement.samplerNoiseSigma ?? MaskReplacement.defaultGaussianSigma
     }
 }

@@ -24,7 +24,7 @@ public struct TrainingPlan: Codable, Sendable, Equatable {
     public init(totalSteps: Int) { self.totalSteps = totalSteps }
 
     public var replacement: MaskReplacement {
-        masking == "donut" ? .donut : .defaultGaussian
+        MaskReplacement.named(masking)
     }
 
     public var targetStep: Int64 { startStep + Int64(totalSteps) }

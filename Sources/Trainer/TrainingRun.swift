@@ -115,7 +115,7 @@ public final class TrainingRun {
         var stepsRun = 0
         var first: StepLosses?, last: StepLosses?, validation: StepLosses?
         var savedStep: Int64? = nil
-        let noiseSigma: Float? = plan.masking == "gaussian" ? MaskReplacement.defaultGaussianSigma : nil
+        let noiseSigma = plan.replacement.samplerNoiseSigma
         while trainer.globalStep < plan.targetStep && !stop.isRequested {
             trainer.config.loss = plan.loss(atStep: trainer.globalStep)
             let batch = try sampler.nextBatch(size: plan.batchSize, noiseSigma: noiseSigma)
